@@ -1,0 +1,145 @@
+"""The admin API at ``/_chaos/``: read and replace knobs, script faults, read the ledger, reset.
+
+Not subject to chaos. Answers only loopback clients unless the server was started with
+``--admin-open``. Errors are ``{"error": {"message": ...}}`` with status 400 (or 403).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from fake_llm.fate import build_rule
+from fake_llm.profiles import ProfileError, apply_settings, build_profile, read_profile_file
+
+if TYPE_CHECKING:
+    from fake_llm.app import ChaosState
+
+
+def _problem(message: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": {"message": message}}, status_code=status)
+
+
+def _is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"the body is not valid JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return body
+
+
+def _profile_view(state: ChaosState) -> dict[str, Any]:
+    return {**state.profile.as_dict(), "seed": state.seed,
+            "rules": [rule.describe() for rule in state.fates.rules]}
+
+
+def _replace_profile(state: ChaosState, body: dict[str, Any]) -> None:
+    unknown = set(body) - {"profile", "knobs", "set", "seed"}
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}; "
+                         "allowed: profile, knobs, set, seed")
+    if "profile" in body and "knobs" in body:
+        raise ValueError("give 'profile' (a level name) or 'knobs' (a whole knob tree), not both")
+    if "knobs" in body:
+        name, source, raw = "custom", "PUT /_chaos/profile", body["knobs"]
+    elif "profile" in body:
+        if not isinstance(body["profile"], str):
+            raise ValueError("'profile' must be a level name such as \"stormy\"")
+        name, source, raw = read_profile_file(body["profile"])
+    else:
+        name, source, raw = state.profile.name, state.profile.source, state.profile.raw
+    settings = body.get("set") or {}
+    if not isinstance(settings, dict):
+        raise ValueError("'set' must be an object of dotted knob names to values")
+    if settings:
+        raw = apply_settings(raw, settings)
+    seed = body.get("seed", state.seed)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError("'seed' must be an integer")
+    state.profile = build_profile(name, source, raw)
+    state.seed = state.fates.seed = seed
+
+
+def admin_router(state: ChaosState) -> APIRouter:
+    """The ``/_chaos`` routes over one server's state."""
+    router = APIRouter(prefix="/_chaos")
+
+    def refused(request: Request) -> JSONResponse | None:
+        host = request.client.host if request.client else None
+        if state.admin_open or _is_loopback(host):
+            return None
+        return _problem("the admin API answers loopback clients only (start with --admin-open)", 403)
+
+    @router.get("/profile")
+    async def get_profile(request: Request) -> JSONResponse:
+        return refused(request) or JSONResponse(_profile_view(state))
+
+    @router.put("/profile")
+    async def put_profile(request: Request) -> JSONResponse:
+        if (denied := refused(request)) is not None:
+            return denied
+        try:
+            _replace_profile(state, await _json_object(request))
+        except (ValueError, ProfileError) as error:
+            return _problem(str(error))
+        return JSONResponse(_profile_view(state))
+
+    @router.get("/script")
+    async def get_script(request: Request) -> JSONResponse:
+        return refused(request) or JSONResponse(
+            {"rules": [rule.describe() for rule in state.fates.rules]})
+
+    @router.post("/script")
+    async def post_script(request: Request) -> JSONResponse:
+        if (denied := refused(request)) is not None:
+            return denied
+        try:
+            body = await _json_object(request)
+            specs = body.get("rules")
+            if set(body) - {"rules"} or not isinstance(specs, list):
+                raise ValueError('expected {"rules": [...]}')
+            rules = []
+            for index, spec in enumerate(specs):
+                if not isinstance(spec, dict):
+                    raise ValueError(f"rules[{index}]: must be an object")
+                try:
+                    rules.append(build_rule(spec))
+                except ValueError as error:
+                    raise ValueError(f"rules[{index}].{error}") from None
+        except ValueError as error:
+            return _problem(str(error))
+        state.fates.rules.extend(rules)
+        return JSONResponse({"rules": [rule.describe() for rule in state.fates.rules]})
+
+    @router.delete("/script")
+    async def delete_script(request: Request) -> JSONResponse:
+        if (denied := refused(request)) is not None:
+            return denied
+        state.fates.rules.clear()
+        return JSONResponse({"rules": []})
+
+    @router.get("/ledger")
+    async def get_ledger(request: Request, since_id: int = 0) -> JSONResponse:
+        return refused(request) or JSONResponse(state.ledger.snapshot(since_id))
+
+    @router.post("/reset")
+    async def reset(request: Request) -> JSONResponse:
+        if (denied := refused(request)) is not None:
+            return denied
+        state.reset()
+        return JSONResponse({"status": "reset"})
+
+    return router

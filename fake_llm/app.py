@@ -1,0 +1,153 @@
+"""The fake LLM's ASGI app: both providers' endpoints, the request pipeline, the admin API."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fake_llm import __version__
+from fake_llm.admin import admin_router
+from fake_llm.errors import ApiError, render_error
+from fake_llm.exchange import Exchange, PlannedResponse, build_answer
+from fake_llm.faults import HttpError, RequestContext
+from fake_llm.fate import Fates, fate_rng, fingerprint
+from fake_llm.ledger import DEFAULT_CAPACITY, Ledger
+from fake_llm.model import read_prompt
+from fake_llm.pricing import MODELS, Provider
+from fake_llm.profiles import Profile
+from fake_llm.ratelimit import RateLimiter
+from fake_llm.wire import AnthropicWire, OpenAIWire, Wire
+
+
+@dataclass
+class ChaosState:
+    """The server's mutable state: profile, seed, scripted rules, attempt counters, ledger."""
+
+    profile: Profile
+    seed: int
+    ledger_capacity: int = DEFAULT_CAPACITY
+    admin_open: bool = False
+    fates: Fates = field(init=False)
+    ledger: Ledger = field(init=False)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+
+    def __post_init__(self) -> None:
+        self.fates = Fates(self.seed)
+        self.ledger = Ledger(self.ledger_capacity)
+
+    def reset(self) -> None:
+        """Clear the ledger, attempt counters, scripts and rate-limit buckets."""
+        self.fates.reset()
+        self.ledger.clear()
+        self.limiter.reset()
+
+
+def _error_response(provider: Provider, error: ApiError, extra: dict[str, str] | None = None) -> Response:
+    rendered = render_error(provider, error)
+    return Response(rendered.body, status_code=rendered.status, media_type=rendered.content_type,
+                    headers={**rendered.headers, **(extra or {})})
+
+
+def _api_key(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    return auth.removeprefix("Bearer ").strip() or request.headers.get("x-api-key", "") or "anonymous"
+
+
+def _retry_count(request: Request) -> int | None:
+    value = request.headers.get("x-stainless-retry-count")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
+    """Validate, decide the fate, record the arrival, and hand back the planned response."""
+    raw = await request.body()
+    try:
+        body, parsed = wire.parse(raw)
+    except ApiError as error:
+        return _error_response(wire.provider, error)
+    prompt = read_prompt(parsed.text)
+    model = parsed.model.name
+    ctx = RequestContext(wire.provider, model, prompt, parsed.stream)
+    fp = fingerprint(wire.provider, body)
+    attempt = state.fates.next_attempt(fp)
+    knobs = state.profile.knobs(model)
+    plan = state.fates.decide(ctx, knobs, state.profile.digest, fp, attempt)
+    key = _api_key(request)
+    row = state.ledger.open(
+        provider=wire.provider, model=model, task=prompt.task, paper_ids=list(prompt.paper_ids),
+        fingerprint=fp, attempt=attempt, stream=parsed.stream, retry_count=_retry_count(request),
+        api_key=key[:12])
+    headers = {"x-fake-llm-attempt": str(attempt), "x-fake-llm-fingerprint": fp}
+    limits = knobs.rate_limit
+    on_close = None
+    if limits.requests_per_minute or limits.tokens_per_minute or limits.max_in_flight:
+        bucket_key = (key, wire.provider)
+        verdict = state.limiter.admit(bucket_key, limits, len(parsed.text) // 4)
+        headers.update(verdict.headers)
+        if not verdict.allowed:
+            plan.http_error, plan.delay_s = HttpError(429, verdict.retry_after_ms), 0.0
+            plan.faults = ["rate_limit"]
+        else:
+            state.limiter.enter(bucket_key)
+
+            def on_close() -> None:
+                state.limiter.leave(bucket_key)
+
+    row.fault = plan.fault_label
+    row.delay_ms = round(plan.delay_s * 1000, 3)
+    headers["x-fake-llm-fault"] = row.fault
+    headers["x-request-id" if wire.provider == "openai" else "request-id"] = f"req_{row.id}"
+    content_rng = fate_rng(state.seed, state.profile.digest, fp, attempt, "content")
+    answer = build_answer(ctx, parsed, plan, content_rng)
+    exchange = Exchange(wire, ctx, parsed, plan, row, state.ledger, answer, headers,
+                        knobs.stream.chunk_chars, on_close)
+    return PlannedResponse(exchange)
+
+
+def _models_list() -> dict[str, Any]:
+    return {"object": "list", "data": [
+        {"id": m.name, "object": "model", "created": 1_700_000_000, "owned_by": f"fake-{m.provider}"}
+        for m in MODELS.values() if m.provider == "openai"]}
+
+
+def create_app(state: ChaosState) -> FastAPI:
+    """The fake LLM server's app, serving both providers and the admin API."""
+    app = FastAPI(title="fake_llm", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.chaos = state
+    openai_wire, anthropic_wire = OpenAIWire(), AnthropicWire()
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        return await handle(state, openai_wire, request)
+
+    @app.get("/v1/models")
+    async def list_models() -> dict[str, Any]:
+        return _models_list()
+
+    @app.post("/anthropic/v1/messages")
+    async def messages(request: Request) -> Response:
+        return await handle(state, anthropic_wire, request)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "profile": state.profile.name, "seed": state.seed,
+                "uptime_s": round(time.monotonic() - state.ledger.started_at, 3)}
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.url.path
+        provider: Provider = "anthropic" if path.startswith("/anthropic") else "openai"
+        if path.startswith(("/v1", "/anthropic")):
+            message = f"Unknown request URL: {request.method} {path}."
+            return _error_response(provider, ApiError(exc.status_code, message,
+                                                      code="unknown_url" if exc.status_code == 404 else None))
+        return JSONResponse({"error": {"message": str(exc.detail)}}, status_code=exc.status_code)
+
+    app.include_router(admin_router(state))
+    return app

@@ -1,0 +1,219 @@
+"""Carrying out a plan: one request's response, from the first wait to the last byte.
+
+A :class:`PlannedResponse` is an ASGI response that waits, fails, answers or streams as its
+:class:`~fake_llm.faults.Plan` says, watches for the client going away, and completes the
+request's ledger row whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
+
+from fake_llm.connection import abort_connection
+from fake_llm.errors import ApiError, render_error
+from fake_llm.faults import Plan, RequestContext
+from fake_llm.ledger import Ledger, LedgerRow
+from fake_llm.model import count_tokens, respond
+from fake_llm.wire import Answer, ParsedRequest, Wire
+from fake_llm.wire.base import new_id
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_SHORT_WAIT_S = 0.05
+
+
+class DisconnectWatch:
+    """Sleeps that end early when the client disconnects."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._gone = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._gone.set()
+                return
+
+    async def sleep(self, seconds: float) -> bool:
+        """Wait; returns True if the client has gone away."""
+        if seconds <= 0:
+            return self._gone.is_set()
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._watch())
+        if seconds < _SHORT_WAIT_S:  # a chunk gap: not worth a wakeup task
+            await asyncio.sleep(seconds)
+            return self._gone.is_set()
+        try:
+            await asyncio.wait_for(self._gone.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+def build_answer(ctx: RequestContext, parsed: ParsedRequest, plan: Plan,
+                 content_rng: random.Random) -> Answer:
+    """The answer text after content faults and the max-tokens cut, with its token counts."""
+    text = plan.rewrite(respond(ctx.prompt, content_rng), ctx, content_rng)
+    finish_reason = plan.finish_reason
+    if parsed.max_tokens is not None and count_tokens(text) > parsed.max_tokens:
+        text = text[: parsed.max_tokens * 4]
+        finish_reason = "length" if finish_reason == "stop" else finish_reason
+    prefix = "chatcmpl-" if ctx.provider == "openai" else "msg_"
+    return Answer(text, finish_reason, count_tokens(parsed.text), count_tokens(text) if text else 0,
+                  new_id(prefix))
+
+
+@dataclass
+class Exchange:
+    """Everything one response needs to know."""
+
+    wire: Wire
+    ctx: RequestContext
+    parsed: ParsedRequest
+    plan: Plan
+    row: LedgerRow
+    ledger: Ledger
+    answer: Answer | None
+    headers: dict[str, str]
+    chunk_chars: int
+    on_close: Callable[[], None] | None = None
+
+
+def _header_list(headers: dict[str, str], content_type: str) -> list[tuple[bytes, bytes]]:
+    items = [(b"content-type", content_type.encode())]
+    items += [(k.encode(), v.encode()) for k, v in headers.items()]
+    return items
+
+
+class PlannedResponse(Response):
+    """The ASGI response that carries out an exchange's plan."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self.background = None
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        ex = self.exchange
+        watch = DisconnectWatch(receive)
+        try:
+            await self._run(ex, watch, send)
+        finally:
+            watch.stop()
+            ex.ledger.close(ex.row)
+            if ex.on_close is not None:
+                ex.on_close()
+
+    async def _run(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> None:
+        plan = ex.plan
+        wait_s = plan.hang_s if plan.hang_s is not None else plan.delay_s
+        if await watch.sleep(wait_s):
+            ex.row.client_gone = True
+            return
+        if plan.hang_s is not None or plan.transport == "reset":
+            await abort_connection()
+            return
+        if plan.http_error is not None:
+            error = plan.http_error
+            await self._send_error(ex, send, ApiError(error.status, retry_after_ms=error.retry_after_ms,
+                                                      should_retry=error.should_retry))
+            return
+        assert ex.answer is not None
+        ex.row.tokens_in, ex.row.tokens_out = ex.answer.tokens_in, ex.answer.tokens_out
+        ex.row.cost_usd = ex.parsed.model.cost_usd(ex.answer.tokens_in, ex.answer.tokens_out)
+        ex.row.status = 200
+        if ex.parsed.stream:
+            await self._stream(ex, watch, send)
+        else:
+            await self._plain(ex, send)
+
+    async def _send_error(self, ex: Exchange, send: Send, error: ApiError) -> None:
+        rendered = render_error(ex.wire.provider, error)
+        ex.row.status = rendered.status
+        headers = {**ex.headers, **rendered.headers, "content-length": str(len(rendered.body))}
+        await send({"type": "http.response.start", "status": rendered.status,
+                    "headers": _header_list(headers, rendered.content_type)})
+        await send({"type": "http.response.body", "body": rendered.body})
+
+    async def _plain(self, ex: Exchange, send: Send) -> None:
+        assert ex.answer is not None
+        body = json.dumps(ex.wire.body(ex.parsed.model, ex.answer)).encode()
+        content_type = "application/json"
+        transport = ex.plan.transport
+        if transport == "empty_body":
+            body = b""
+        elif transport == "wrong_content_type":
+            content_type = "text/plain; charset=utf-8"
+        headers = {**ex.headers, "content-length": str(len(body))}
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": _header_list(headers, content_type)})
+        if transport == "disconnect":
+            await send({"type": "http.response.body", "body": body[: len(body) // 2],
+                        "more_body": True})
+            await abort_connection()
+            return
+        ex.row.usage_reported = transport is None
+        await send({"type": "http.response.body", "body": body})
+
+    async def _stream(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> None:
+        answer, plan, wire, model = ex.answer, ex.plan, ex.wire, ex.parsed.model
+        assert answer is not None
+        headers = {**ex.headers, "cache-control": "no-cache"}
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": _header_list(headers, "text/event-stream; charset=utf-8")})
+        if await watch.sleep(plan.first_token_delay_s):
+            ex.row.client_gone = True
+            return
+        for frame in wire.stream_head(model, answer):
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        size = ex.chunk_chars
+        pieces = [answer.text[i : i + size] for i in range(0, len(answer.text), size)]
+        if plan.truncate_fraction is not None:
+            pieces = pieces[: max(1, int(len(pieces) * plan.truncate_fraction))]
+        for index, piece in enumerate(pieces):
+            if await self._interrupt(ex, send, index):
+                return
+            pause = plan.stall_s if plan.stall_after_chunks == index else 0.0
+            if await watch.sleep(pause + (plan.chunk_interval_s if index else 0.0)):
+                ex.row.client_gone = True
+                return
+            frame = wire.stream_piece(model, answer, piece)
+            if plan.corrupt_chunk_index == index:
+                frame = wire.corrupt(frame)
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        if await self._interrupt(ex, send, len(pieces), at_end=True):
+            return
+        if plan.truncate_fraction is not None:
+            tail = wire.stream_truncated_tail()
+        else:
+            tail = wire.stream_tail(model, answer, ex.parsed.include_usage)
+            ex.row.usage_reported = ex.parsed.include_usage
+        await send({"type": "http.response.body", "body": b"".join(tail)})
+
+    async def _interrupt(self, ex: Exchange, send: Send, index: int, at_end: bool = False) -> bool:
+        """Cut the stream or send an error event if the plan says so at this chunk."""
+        plan = ex.plan
+        if plan.transport == "disconnect" and (plan.cut_after_chunks == index or
+                                               (at_end and plan.cut_after_chunks > index)):
+            await abort_connection()
+            return True
+        after = plan.error_event_after_chunks
+        if after is not None and (after == index or (at_end and after > index)):
+            await send({"type": "http.response.body", "body": ex.wire.stream_error()})
+            return True
+        return False

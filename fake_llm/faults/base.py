@@ -1,0 +1,125 @@
+"""The fault framework: a plan of what to do with a request, and the registry of fault kinds.
+
+A fault is a small pydantic model registered by its ``kind``. Its fields are its typed, unit-named
+parameters; its one method, ``apply``, edits the :class:`Plan` the wire formats then carry out.
+Whether a fault happens at all (its probability) is decided once, in :mod:`fake_llm.fate`, never
+inside a fault.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from fake_llm.model import Prompt
+
+Family = Literal["timing", "http", "transport", "stream", "content"]
+TransportFault = Literal["reset", "disconnect", "empty_body", "wrong_content_type"]
+TextTransform = Callable[[str, "RequestContext", random.Random], str]
+OrderedTransform = tuple[int, TextTransform]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a fault may look at: the request as the server understood it."""
+
+    provider: str
+    model: str
+    prompt: Prompt
+    stream: bool
+
+    @property
+    def task(self) -> str:
+        return self.prompt.task
+
+
+@dataclass(frozen=True, slots=True)
+class HttpError:
+    """An error response to send instead of an answer."""
+
+    status: int
+    retry_after_ms: int | None = None
+    should_retry: bool | None = None
+
+
+@dataclass(slots=True)
+class Plan:
+    """Everything the server will do with one request, before it does any of it.
+
+    Times are seconds. ``None`` means "not this time". Content transforms run in order on the
+    model's complete answer.
+    """
+
+    delay_s: float = 0.0
+    hang_s: float | None = None
+    first_token_delay_s: float = 0.0
+    chunk_interval_s: float = 0.0
+    stall_after_chunks: int | None = None
+    stall_s: float = 0.0
+    http_error: HttpError | None = None
+    transport: TransportFault | None = None
+    cut_after_chunks: int = 0
+    truncate_fraction: float | None = None
+    corrupt_chunk_index: int | None = None
+    error_event_after_chunks: int | None = None
+    text_transforms: list[OrderedTransform] = field(default_factory=list)
+    finish_reason: Literal["stop", "length", "refusal"] | None = "stop"
+    faults: list[str] = field(default_factory=list)
+
+    def rewrite(self, text: str, ctx: RequestContext, rng: random.Random) -> str:
+        """The answer after every content fault, applied in their fixed order."""
+        for _, transform in sorted(self.text_transforms, key=lambda item: item[0]):
+            text = transform(text, ctx, rng)
+        return text
+
+    @property
+    def fault_label(self) -> str:
+        """The applied faults as echoed in ``x-fake-llm-fault`` ("none" when there are none)."""
+        return "+".join(self.faults) or "none"
+
+
+_REGISTRY: dict[str, type[Fault]] = {}
+
+
+class Fault(BaseModel):
+    """One kind of fault. Subclasses set ``kind`` and ``family`` and implement ``apply``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[str]
+    family: ClassVar[Family]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind is None:
+            return
+        if kind in _REGISTRY:
+            raise TypeError(f"fault kind {kind!r} is registered twice")
+        _REGISTRY[kind] = cls
+
+    def applies_to(self, ctx: RequestContext) -> bool:
+        """Whether this fault makes sense for the request (default: always)."""
+        return True
+
+    def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
+        """Edit the plan so the server carries out this fault."""
+        raise NotImplementedError
+
+
+def fault_kinds() -> dict[str, type[Fault]]:
+    """Every registered fault kind, by name, in registration order."""
+    from fake_llm.faults import catalogue  # noqa: F401  (importing registers the kinds)
+
+    return dict(_REGISTRY)
+
+
+def make_fault(spec: dict[str, Any]) -> Fault:
+    """Build a fault from ``{"kind": ..., **params}``; raises ``KeyError`` or ``ValidationError``."""
+    params = dict(spec)
+    kind = params.pop("kind")
+    return fault_kinds()[kind](**params)

@@ -1,0 +1,157 @@
+"""Running the server: in the foreground (the CLI) or in-process on an ephemeral port (tests).
+
+Both run uvicorn with :func:`fake_llm.connection.abortable` protocols, so ``reset`` and
+``disconnect`` can cut real connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import httpx
+import uvicorn
+
+from fake_llm.app import ChaosState, create_app
+from fake_llm.connection import abortable
+from fake_llm.ledger import DEFAULT_CAPACITY
+from fake_llm.profiles import load_profile
+
+_STARTUP_LIMIT_S = 30.0
+
+
+def _protocol_class() -> type[asyncio.Protocol]:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        return abortable(HttpToolsProtocol)
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        return abortable(H11Protocol)
+
+
+def uvicorn_config(state: ChaosState, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
+    """A uvicorn config serving the fake LLM with abortable connections."""
+    return uvicorn.Config(
+        create_app(state), host=host, port=port, http=_protocol_class(), lifespan="off",
+        log_level=log_level, access_log=False, timeout_keep_alive=30, backlog=4096,
+        timeout_graceful_shutdown=1,
+    )
+
+
+def make_state(profile: str = "calm", seed: int = 0, settings: dict[str, Any] | None = None,
+               ledger_capacity: int = DEFAULT_CAPACITY, admin_open: bool = False) -> ChaosState:
+    """Server state from a level name or profile path; raises ProfileError on a bad profile."""
+    return ChaosState(load_profile(profile, settings), seed, ledger_capacity, admin_open)
+
+
+class Admin:
+    """A small client for the admin API."""
+
+    def __init__(self, base_url: str) -> None:
+        self._http = httpx.Client(base_url=f"{base_url}/_chaos", timeout=10)
+
+    def _ok(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400:
+            raise ValueError(f"admin API refused: {response.status_code} {response.text}")
+        return response.json()
+
+    def script(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Queue scripted rules (applied before the profile); returns the rules in force."""
+        result: list[dict[str, Any]] = self._ok(self._http.post("/script", json={"rules": rules}))["rules"]
+        return result
+
+    def clear_script(self) -> None:
+        self._ok(self._http.delete("/script"))
+
+    def ledger(self, since_id: int = 0) -> list[dict[str, Any]]:
+        """Ledger rows, in arrival order."""
+        rows: list[dict[str, Any]] = self.ledger_snapshot(since_id)["rows"]
+        return rows
+
+    def ledger_snapshot(self, since_id: int = 0) -> dict[str, Any]:
+        """The ledger with its clock (``now_s``), dropped-row count and in-flight count."""
+        snapshot: dict[str, Any] = self._ok(self._http.get("/ledger", params={"since_id": since_id}))
+        return snapshot
+
+    def reset(self) -> None:
+        """Clear the ledger, attempt counters and scripts."""
+        self._ok(self._http.post("/reset"))
+
+    def profile(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._ok(self._http.get("/profile"))
+        return result
+
+    def set_profile(self, profile: str | None = None, settings: dict[str, Any] | None = None,
+                    seed: int | None = None) -> dict[str, Any]:
+        """Switch level and/or override knobs at run time."""
+        body: dict[str, Any] = {}
+        if profile is not None:
+            body["profile"] = profile
+        if settings:
+            body["set"] = settings
+        if seed is not None:
+            body["seed"] = seed
+        result: dict[str, Any] = self._ok(self._http.put("/profile", json=body))
+        return result
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class FakeLLM:
+    """The fake LLM server in a background thread on an ephemeral loopback port.
+
+    >>> with FakeLLM(profile="calm", seed=7) as fake:
+    ...     fake.openai_base_url   # for openai.OpenAI(base_url=...)
+    """
+
+    def __init__(self, profile: str = "calm", seed: int = 0, settings: dict[str, Any] | None = None,
+                 host: str = "127.0.0.1", ledger_capacity: int = DEFAULT_CAPACITY) -> None:
+        self.state = make_state(profile, seed, settings, ledger_capacity)
+        self._server = uvicorn.Server(uvicorn_config(self.state, host, 0))
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread = threading.Thread(target=self._server.run, name="fake-llm", daemon=True)
+        self.host = host
+        self.port = 0
+        self.admin: Admin
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.base_url}/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        return f"{self.base_url}/anthropic"
+
+    def start(self) -> FakeLLM:
+        self._thread.start()
+        deadline = time.monotonic() + _STARTUP_LIMIT_S
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the fake LLM server did not start")
+            time.sleep(0.01)
+        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.admin = Admin(self.base_url)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        if hasattr(self, "admin"):
+            self.admin.close()
+
+    def __enter__(self) -> FakeLLM:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,113 @@
+"""The Anthropic Messages wire format (``POST /anthropic/v1/messages``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fake_llm.errors import ApiError, stream_error_payload
+from fake_llm.pricing import ModelInfo
+from fake_llm.wire.base import Answer, ParsedRequest, Wire, parse_json_body, require_model, sse, text_of
+
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal", None: None}
+
+
+def _invalid(message: str, **_: Any) -> ApiError:
+    return ApiError(400, message)
+
+
+class _InvalidRequest(ApiError):
+    """An Anthropic 400: its message names the field; there is no param or code."""
+
+    def __init__(self, status: int, message: str, **_: Any) -> None:
+        super().__init__(status, message)
+
+
+def _messages_text(messages: Any) -> str:
+    if messages is None:
+        raise _invalid("messages: Field required")
+    if not isinstance(messages, list):
+        raise _invalid("messages: Input should be a valid list")
+    if not messages:
+        raise _invalid("messages: at least one message is required")
+    texts = []
+    for index, message in enumerate(messages):
+        where = f"messages.{index}"
+        if not isinstance(message, dict):
+            raise _invalid(f"{where}: Input should be a valid dictionary")
+        if message.get("role") not in ("user", "assistant"):
+            raise _invalid(f"{where}.role: Input should be 'user' or 'assistant'")
+        if "content" not in message:
+            raise _invalid(f"{where}.content: Field required")
+        texts.append(text_of(message["content"], f"{where}.content", _InvalidRequest))
+    return "\n".join(texts)
+
+
+class AnthropicWire(Wire):
+    provider = "anthropic"
+
+    def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
+        body = parse_json_body(raw, _invalid("There was an issue with your request body: it is "
+                                             "not valid JSON."))
+        name = body.get("model")
+        model = require_model(name, ApiError(404, f"model: {name}"), _invalid("model: Field required"),
+                              _invalid("model: Input should be a valid string"))
+        max_tokens = body.get("max_tokens")
+        if max_tokens is None:
+            raise _invalid("max_tokens: Field required")
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+            raise _invalid("max_tokens: Input should be a valid integer greater than or equal to 1")
+        system = text_of(body.get("system"), "system", _InvalidRequest)
+        text = "\n".join(t for t in (system, _messages_text(body.get("messages"))) if t)
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise _invalid("stream: Input should be a valid boolean")
+        return body, ParsedRequest(model, text, stream, True, max_tokens)
+
+    @staticmethod
+    def _message(model: ModelInfo, answer: Answer, output_tokens: int) -> dict[str, Any]:
+        return {"id": answer.response_id, "type": "message", "role": "assistant",
+                "model": model.name, "content": [], "stop_reason": None, "stop_sequence": None,
+                "usage": {"input_tokens": answer.tokens_in, "output_tokens": output_tokens}}
+
+    def body(self, model: ModelInfo, answer: Answer) -> dict[str, Any]:
+        message = self._message(model, answer, answer.tokens_out)
+        message["content"] = [{"type": "text", "text": answer.text}] if answer.text else []
+        message["stop_reason"] = _STOP_REASONS.get(answer.finish_reason)
+        return message
+
+    def stream_head(self, model: ModelInfo, answer: Answer) -> list[bytes]:
+        event = self._event
+        return [
+            event("message_start", {"type": "message_start",
+                                    "message": self._message(model, answer, 1)}),
+            event("content_block_start", {"type": "content_block_start", "index": 0,
+                                          "content_block": {"type": "text", "text": ""}}),
+            event("ping", {"type": "ping"}),
+        ]
+
+    @staticmethod
+    def _event(name: str, data: dict[str, Any]) -> bytes:
+        return sse(json.dumps(data), event=name)
+
+    def stream_piece(self, model: ModelInfo, answer: Answer, piece: str) -> bytes:
+        return self._event("content_block_delta", {
+            "type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": piece}})
+
+    def stream_tail(self, model: ModelInfo, answer: Answer, include_usage: bool) -> list[bytes]:
+        return [
+            self._event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            self._event("message_delta", {
+                "type": "message_delta",
+                "delta": {"stop_reason": _STOP_REASONS.get(answer.finish_reason),
+                          "stop_sequence": None},
+                "usage": {"output_tokens": answer.tokens_out}}),
+            self._event("message_stop", {"type": "message_stop"}),
+        ]
+
+    def stream_truncated_tail(self) -> list[bytes]:
+        return []
+
+    def stream_error(self) -> bytes:
+        return sse(stream_error_payload("anthropic"), event="error")

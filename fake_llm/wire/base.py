@@ -1,0 +1,126 @@
+"""What the two wire formats share: a parsed request, an answer, and the frame builder interface."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from fake_llm.errors import ApiError
+from fake_llm.pricing import MODELS, ModelInfo, Provider
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRequest:
+    """A request that passed the provider's validation."""
+
+    model: ModelInfo
+    text: str
+    stream: bool
+    include_usage: bool
+    max_tokens: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The text to send and its accounting."""
+
+    text: str
+    finish_reason: str | None
+    tokens_in: int
+    tokens_out: int
+    response_id: str
+
+
+def sse(data: str, event: str | None = None) -> bytes:
+    """One server-sent event frame."""
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {data}\n\n".encode()
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{secrets.token_hex(12)}"
+
+
+def require_model(value: Any, not_found: ApiError, missing: ApiError, bad_type: ApiError) -> ModelInfo:
+    if value is None:
+        raise missing
+    if not isinstance(value, str):
+        raise bad_type
+    model = MODELS.get(value)
+    if model is None:
+        raise not_found
+    return model
+
+
+def text_of(content: Any, where: str, error: type[ApiError] = ApiError) -> str:
+    """The text of a message content: a string, or a list of parts of which text parts count."""
+    if isinstance(content, str):
+        return content
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        texts = []
+        for index, part in enumerate(content):
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                raise error(400, f"Invalid value for '{where}[{index}]': expected an object with a "
+                                 "'type'.", param=f"{where}[{index}]", code="invalid_value")
+            if part["type"] == "text":
+                if not isinstance(part.get("text"), str):
+                    raise error(400, f"Invalid type for '{where}[{index}].text': expected a string.",
+                                param=f"{where}[{index}].text", code="invalid_type")
+                texts.append(part["text"])
+        return "\n".join(texts)
+    raise error(400, f"Invalid type for '{where}': expected a string or an array of content parts.",
+                param=where, code="invalid_type")
+
+
+def parse_json_body(raw: bytes, bad_json: ApiError) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_json from None
+    if not isinstance(body, dict):
+        raise bad_json
+    return body
+
+
+class Wire(ABC):
+    """One provider's wire format: request validation, response body, stream frames."""
+
+    provider: Provider
+
+    @abstractmethod
+    def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
+        """Validate a request body; raises ApiError in the provider's shape."""
+
+    @abstractmethod
+    def body(self, model: ModelInfo, answer: Answer) -> dict[str, Any]:
+        """The non-streamed response body."""
+
+    @abstractmethod
+    def stream_head(self, model: ModelInfo, answer: Answer) -> list[bytes]:
+        """Frames before the first piece of content."""
+
+    @abstractmethod
+    def stream_piece(self, model: ModelInfo, answer: Answer, piece: str) -> bytes:
+        """One frame of content."""
+
+    @abstractmethod
+    def stream_tail(self, model: ModelInfo, answer: Answer, include_usage: bool) -> list[bytes]:
+        """Frames after the content of a complete answer (finish reason, usage, end marker)."""
+
+    @abstractmethod
+    def stream_truncated_tail(self) -> list[bytes]:
+        """Frames that end a stream cleanly but early: no finish reason, no usage."""
+
+    @abstractmethod
+    def stream_error(self) -> bytes:
+        """A mid-stream error event."""
+
+    def corrupt(self, frame: bytes) -> bytes:
+        """A frame cut in half, so its JSON does not parse."""
+        text = frame.decode().rstrip("\n")
+        return (text[: max(len(text) // 2, len(text) - 30)] + "\n\n").encode()

@@ -1,0 +1,132 @@
+"""The OpenAI Chat Completions wire format (``POST /v1/chat/completions``)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from fake_llm.errors import ApiError
+from fake_llm.pricing import ModelInfo
+from fake_llm.wire.base import Answer, ParsedRequest, Wire, parse_json_body, require_model, sse, text_of
+
+_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely "
+                          "means you aren't using your HTTP library correctly. The OpenAI API expects "
+                          "a JSON payload, but what was sent was not valid JSON.)")
+
+
+def _model_error(name: Any) -> ApiError:
+    return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
+                    code="model_not_found")
+
+
+def _optional(body: dict[str, Any], key: str, kinds: tuple[type, ...], expected: str) -> Any:
+    value = body.get(key)
+    if value is not None and (isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds)):
+        raise ApiError(400, f"Invalid type for '{key}': expected {expected}.", param=key,
+                       code="invalid_type")
+    return value
+
+
+def _messages_text(messages: Any) -> str:
+    if messages is None:
+        raise ApiError(400, "Missing required parameter: 'messages'.", param="messages",
+                       code="missing_required_parameter")
+    if not isinstance(messages, list):
+        raise ApiError(400, "Invalid type for 'messages': expected an array.", param="messages",
+                       code="invalid_type")
+    if not messages:
+        raise ApiError(400, "Invalid 'messages': empty array. Expected an array with minimum "
+                            "length 1, but got an empty array instead.", param="messages",
+                       code="empty_array")
+    texts = []
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise ApiError(400, f"Invalid type for '{where}': expected an object.", param=where,
+                           code="invalid_type")
+        if message.get("role") not in _ROLES:
+            raise ApiError(400, f"Invalid value for '{where}.role': expected one of "
+                                f"{', '.join(_ROLES)}.", param=f"{where}.role", code="invalid_value")
+        texts.append(text_of(message.get("content"), f"{where}.content"))
+    return "\n".join(texts)
+
+
+class OpenAIWire(Wire):
+    provider = "openai"
+
+    def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
+        body = parse_json_body(raw, _BAD_JSON)
+        model = require_model(
+            body.get("model"), _model_error(body.get("model")),
+            ApiError(400, "you must provide a model parameter", param="model"),
+            ApiError(400, "Invalid type for 'model': expected a string.", param="model",
+                     code="invalid_type"))
+        text = _messages_text(body.get("messages"))
+        stream = bool(_optional(body, "stream", (bool,), "a boolean"))
+        options = _optional(body, "stream_options", (dict,), "an object") or {}
+        if options and not stream:
+            raise ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is "
+                                "enabled.", param="stream_options", code="invalid_value")
+        include_usage = bool(options.get("include_usage", False))
+        max_tokens = _optional(body, "max_completion_tokens", (int,), "an integer")
+        if max_tokens is None:
+            max_tokens = _optional(body, "max_tokens", (int,), "an integer")
+        if max_tokens is not None and max_tokens < 1:
+            raise ApiError(400, "Invalid 'max_tokens': integer below minimum value. Expected a "
+                                "value >= 1.", param="max_tokens", code="integer_below_min_value")
+        _optional(body, "temperature", (int, float), "a number")
+        return body, ParsedRequest(model, text, stream, include_usage, max_tokens)
+
+    @staticmethod
+    def _usage(answer: Answer) -> dict[str, int]:
+        return {"prompt_tokens": answer.tokens_in, "completion_tokens": answer.tokens_out,
+                "total_tokens": answer.tokens_in + answer.tokens_out}
+
+    def body(self, model: ModelInfo, answer: Answer) -> dict[str, Any]:
+        refused = answer.finish_reason == "refusal"
+        message = {"role": "assistant", "content": None if refused else answer.text,
+                   "refusal": answer.text if refused else None, "annotations": []}
+        return {
+            "id": answer.response_id, "object": "chat.completion", "created": int(time.time()),
+            "model": model.name, "system_fingerprint": "fp_fakellm",
+            "choices": [{"index": 0, "message": message, "logprobs": None,
+                         "finish_reason": "stop" if refused else answer.finish_reason}],
+            "usage": self._usage(answer),
+        }
+
+    def _chunk(self, model: ModelInfo, answer: Answer, delta: dict[str, Any],
+               finish_reason: str | None = None) -> bytes:
+        chunk = {"id": answer.response_id, "object": "chat.completion.chunk",
+                 "created": int(time.time()), "model": model.name,
+                 "system_fingerprint": "fp_fakellm",
+                 "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                              "finish_reason": finish_reason}]}
+        return sse(json.dumps(chunk))
+
+    def stream_head(self, model: ModelInfo, answer: Answer) -> list[bytes]:
+        return [self._chunk(model, answer, {"role": "assistant", "content": "", "refusal": None})]
+
+    def stream_piece(self, model: ModelInfo, answer: Answer, piece: str) -> bytes:
+        key = "refusal" if answer.finish_reason == "refusal" else "content"
+        return self._chunk(model, answer, {key: piece})
+
+    def stream_tail(self, model: ModelInfo, answer: Answer, include_usage: bool) -> list[bytes]:
+        finish = "stop" if answer.finish_reason == "refusal" else answer.finish_reason
+        frames = [self._chunk(model, answer, {}, finish)]
+        if include_usage:
+            usage = {"id": answer.response_id, "object": "chat.completion.chunk",
+                     "created": int(time.time()), "model": model.name,
+                     "system_fingerprint": "fp_fakellm", "choices": [], "usage": self._usage(answer)}
+            frames.append(sse(json.dumps(usage)))
+        frames.append(sse("[DONE]"))
+        return frames
+
+    def stream_truncated_tail(self) -> list[bytes]:
+        return [sse("[DONE]")]
+
+    def stream_error(self) -> bytes:
+        from fake_llm.errors import stream_error_payload
+
+        return sse(stream_error_payload("openai"))
