@@ -14,8 +14,8 @@ from fake_llm import __version__
 from fake_llm.admin import admin_router
 from fake_llm.errors import ApiError, render_error
 from fake_llm.exchange import Exchange, PlannedResponse, build_answer
-from fake_llm.faults import HttpError, RequestContext
 from fake_llm.fate import Fates, fate_rng, fingerprint
+from fake_llm.faults import HttpError, RequestContext
 from fake_llm.ledger import DEFAULT_CAPACITY, Ledger
 from fake_llm.model import read_prompt
 from fake_llm.pricing import MODELS, Provider

@@ -9,6 +9,7 @@ inherits it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import socket
 import struct
@@ -53,8 +54,7 @@ async def abort_connection(flush_timeout_s: float = 0.2) -> None:
         await asyncio.sleep(0.005)
     sock: Any = transport.get_extra_info("socket")
     if sock is not None:
-        try:
+        # OSError: the peer closed first, and aborting is all that is left.
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:  # already closed by the peer: aborting is all that is left
-            pass
     transport.abort()

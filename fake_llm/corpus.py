@@ -38,7 +38,8 @@ _POPULATIONS = [
 _INTERVENTIONS = [
     "mindfulness training", "a low-carbohydrate diet", "daily vitamin D", "text-message reminders",
     "a standing desk", "peer tutoring", "high-intensity interval training", "cognitive behavioural therapy",
-    "a sleep hygiene programme", "group walking sessions", "telehealth follow-up", "a school breakfast scheme",
+    "a sleep hygiene programme", "group walking sessions", "telehealth follow-up",
+    "a school breakfast scheme",
     "blue-light filtering glasses", "financial incentives", "music therapy", "a smartphone coaching app",
     "yoga classes", "omega-3 supplements", "structured reading practice", "home visits by nurses",
 ]
@@ -106,7 +107,7 @@ def _generate() -> list[Paper]:
         outcome = rng.choice(_OUTCOMES)
         design = rng.choice(_DESIGNS)
         # Log-uniform sizes: many small trials, some above 1,000 (so "1,024" drift is possible).
-        sample_size = int(round(10 ** rng.uniform(1.4, 3.9)))
+        sample_size = round(10 ** rng.uniform(1.4, 3.9))
         direction = rng.choice(_DIRECTIONS)
         paper = Paper(
             paper_id=f"P{number:04d}",

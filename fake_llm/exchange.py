@@ -29,6 +29,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _SHORT_WAIT_S = 0.05
+CAPTIVE_PAGE = ("<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+                "<p>Checking your connection before accessing the API.</p></body></html>")
 
 
 class DisconnectWatch:
@@ -108,7 +110,7 @@ class PlannedResponse(Response):
         self.exchange = exchange
         self.background = None
 
-    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:  # type: ignore[override]
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         ex = self.exchange
         watch = DisconnectWatch(receive)
         try:
@@ -158,7 +160,7 @@ class PlannedResponse(Response):
         if transport == "empty_body":
             body = b""
         elif transport == "wrong_content_type":
-            content_type = "text/plain; charset=utf-8"
+            body, content_type = CAPTIVE_PAGE.encode(), "text/html; charset=utf-8"
         headers = {**ex.headers, "content-length": str(len(body))}
         await send({"type": "http.response.start", "status": 200,
                     "headers": _header_list(headers, content_type)})

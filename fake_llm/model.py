@@ -29,8 +29,8 @@ TASKS: tuple[Task, ...] = ("summary", "extract", "answer", "chat")
 _PAPER_ID = re.compile(r"\bP\d{4}\b")
 _SOURCE_LINE = re.compile(r"^\s*\[(\d+)\][^\n]*?\b(P\d{4})\b", re.MULTILINE)
 _FILLER_WORDS = (
-    "model reliability latency evidence context answer careful system request review "
-    "result signal method sample design budget retry provider stream summary result"
+    "model reliability latency evidence context answer careful system request review result "
+    "signal method sample design budget retry provider stream summary"
 ).split()
 
 

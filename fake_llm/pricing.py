@@ -31,7 +31,8 @@ MODELS: dict[str, ModelInfo] = {
         ModelInfo("sim-gpt-large", "openai", 2.50, 10.00, 1.0, "large, slower, accurate"),
         ModelInfo("sim-gpt-mini", "openai", 0.15, 0.60, 0.4, "small, fast, cheap, more content mistakes"),
         ModelInfo("sim-claude-large", "anthropic", 3.00, 15.00, 1.2, "large, slower, accurate"),
-        ModelInfo("sim-claude-mini", "anthropic", 0.80, 4.00, 0.5, "small, fast, cheap, more content mistakes"),
+        ModelInfo("sim-claude-mini", "anthropic", 0.80, 4.00, 0.5,
+                  "small, fast, cheap, more content mistakes"),
     )
 }
 

@@ -7,6 +7,7 @@ Both run uvicorn with :func:`fake_llm.connection.abortable` protocols, so ``rese
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from types import TracebackType
@@ -21,6 +22,16 @@ from fake_llm.ledger import DEFAULT_CAPACITY
 from fake_llm.profiles import load_profile
 
 _STARTUP_LIMIT_S = 30.0
+
+
+class _QuietAborts(logging.Filter):
+    """Drops uvicorn's complaint about responses that a reset or disconnect fault cut on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("ASGI callable returned without")
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietAborts())
 
 
 def _protocol_class() -> type[asyncio.Protocol]:
@@ -114,7 +125,6 @@ class FakeLLM:
                  host: str = "127.0.0.1", ledger_capacity: int = DEFAULT_CAPACITY) -> None:
         self.state = make_state(profile, seed, settings, ledger_capacity)
         self._server = uvicorn.Server(uvicorn_config(self.state, host, 0))
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.run, name="fake-llm", daemon=True)
         self.host = host
         self.port = 0

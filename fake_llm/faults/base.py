@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from fake_llm.model import Prompt
 
 Family = Literal["timing", "http", "transport", "stream", "content"]
+FAMILIES: tuple[Family, ...] = ("timing", "http", "transport", "stream", "content")
 TransportFault = Literal["reset", "disconnect", "empty_body", "wrong_content_type"]
 TextTransform = Callable[[str, "RequestContext", random.Random], str]
 OrderedTransform = tuple[int, TextTransform]
@@ -115,7 +116,8 @@ def fault_kinds() -> dict[str, type[Fault]]:
     """Every registered fault kind, by name, in registration order."""
     from fake_llm.faults import catalogue  # noqa: F401  (importing registers the kinds)
 
-    return dict(_REGISTRY)
+    order = {family: rank for rank, family in enumerate(FAMILIES)}
+    return dict(sorted(_REGISTRY.items(), key=lambda item: order[item[1].family]))
 
 
 def make_fault(spec: dict[str, Any]) -> Fault:

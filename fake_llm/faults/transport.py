@@ -46,7 +46,7 @@ class EmptyBody(Fault):
 
 
 class WrongContentType(Fault):
-    """A 200 whose body is the right JSON, labelled ``text/plain``."""
+    """A 200 whose body is an HTML page (a proxy's interstitial), not the API's JSON."""
 
     kind = "wrong_content_type"
     family = "transport"

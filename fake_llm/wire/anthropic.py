@@ -7,7 +7,15 @@ from typing import Any
 
 from fake_llm.errors import ApiError, stream_error_payload
 from fake_llm.pricing import ModelInfo
-from fake_llm.wire.base import Answer, ParsedRequest, Wire, parse_json_body, require_model, sse, text_of
+from fake_llm.wire.base import (
+    Answer,
+    ParsedRequest,
+    Wire,
+    parse_json_body,
+    require_model,
+    sse,
+    text_of,
+)
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal", None: None}
 

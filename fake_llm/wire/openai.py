@@ -8,7 +8,15 @@ from typing import Any
 
 from fake_llm.errors import ApiError
 from fake_llm.pricing import ModelInfo
-from fake_llm.wire.base import Answer, ParsedRequest, Wire, parse_json_body, require_model, sse, text_of
+from fake_llm.wire.base import (
+    Answer,
+    ParsedRequest,
+    Wire,
+    parse_json_body,
+    require_model,
+    sse,
+    text_of,
+)
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely "
@@ -86,7 +94,7 @@ class OpenAIWire(Wire):
 
     def body(self, model: ModelInfo, answer: Answer) -> dict[str, Any]:
         refused = answer.finish_reason == "refusal"
-        message = {"role": "assistant", "content": None if refused else answer.text,
+        message: dict[str, Any] = {"role": "assistant", "content": None if refused else answer.text,
                    "refusal": answer.text if refused else None, "annotations": []}
         return {
             "id": answer.response_id, "object": "chat.completion", "created": int(time.time()),

@@ -1,0 +1,73 @@
+"""``python -m fake_llm serve``: run the fake LLM server in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from fake_llm.profiles import LEVELS, ProfileError, parse_setting
+
+DEFAULT_PORT = 8900
+_DEFAULT_PROFILE_FILE = Path(__file__).parent / "profiles" / "DEFAULT"
+
+
+def default_profile() -> str:
+    """The level used when --profile is not given: $FAKE_LLM_PROFILE, the DEFAULT file, or calm."""
+    if env := os.environ.get("FAKE_LLM_PROFILE"):
+        return env
+    if _DEFAULT_PROFILE_FILE.exists():
+        return _DEFAULT_PROFILE_FILE.read_text(encoding="utf-8").strip() or "calm"
+    return "calm"
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The serve options shared by ``python -m fake_llm serve`` and ``faultfirst serve``."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--profile", default=None,
+                        help=f"a level ({', '.join(LEVELS)}) or a profile .toml path "
+                             f"(default: {default_profile()})")
+    parser.add_argument("--seed", type=int, default=0, help="chaos seed (default 0)")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KNOB=VALUE",
+                        help="override a knob, e.g. --set faults.reset.probability=0.2 (repeatable)")
+    parser.add_argument("--ledger-size", type=int, default=10_000, help="ledger rows kept (default 10000)")
+    parser.add_argument("--admin-open", action="store_true",
+                        help="let non-loopback clients use the /_chaos admin API")
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted; returns an exit status (2 for a refused profile or knob)."""
+    import uvicorn
+
+    from fake_llm.runner import make_state, uvicorn_config
+
+    try:
+        settings: dict[str, Any] = dict(parse_setting(s) for s in args.settings)
+        profile = args.profile or default_profile()
+        state = make_state(profile, args.seed, settings, args.ledger_size, args.admin_open)
+    except ProfileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.ledger_size < 1:
+        print("error: --ledger-size must be at least 1", file=sys.stderr)
+        return 2
+    base = f"http://{args.host}:{args.port}"
+    print(f"fake LLM on {base}  (profile {state.profile.name}, seed {state.seed})\n"
+          f"  OpenAI base URL:    {base}/v1\n"
+          f"  Anthropic base URL: {base}/anthropic\n"
+          f"  admin API:          {base}/_chaos/  (profile, script, ledger, reset)", flush=True)
+    uvicorn.Server(uvicorn_config(state, args.host, args.port, args.log_level)).run()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fake_llm",
+                                     description="A deliberately flaky fake LLM server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_serve_arguments(commands.add_parser("serve", help="run the server"))
+    args = parser.parse_args(argv)
+    return run_serve(args)
