@@ -26,6 +26,9 @@ from typing import Any
 
 import jinja2
 
+from fake_llm.faults import fault_kinds
+from fake_llm.profiles import LEVELS as PROFILE_LEVELS
+
 EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
 
 KINDS = ("bug", "feature")
@@ -33,17 +36,9 @@ DIFFICULTIES = (1, 2, 3)
 MINUTES_MIN, MINUTES_MAX = 30, 60  # so that any two or three exercises fill a two-hour session
 TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming", "cost",
         "correctness")
-LEVELS = ("calm", "realistic", "stormy", "hurricane")
-# The fake LLM's fault kinds (DESIGN.md §1). Listed here rather than imported, so that reading the
-# catalogue never needs the server; tests/test_catalogue.py keeps it equal to fake_llm's registry.
-FAULT_KINDS = (
-    "latency", "hang", "slow_first_token", "stall", "drip",
-    "http_error", "rate_limit",
-    "reset", "disconnect", "empty_body", "wrong_content_type",
-    "truncate", "corrupt_chunk", "error_event",
-    "json_fences", "json_trailing_comma", "json_single_quotes", "json_prose_wrap",
-    "json_truncated", "schema_drift", "bad_citation", "refusal", "empty_content",
-)
+# The levels and fault kinds are the fake LLM's own: an exercise may only name what it can do.
+LEVELS = PROFILE_LEVELS
+FAULT_KINDS = tuple(fault_kinds())
 # The candidate app's endpoints (DESIGN.md §2).
 ENDPOINTS = (
     "GET /health", "GET /papers/{paper_id}", "POST /summaries", "POST /extractions",

@@ -13,10 +13,7 @@ from types import MappingProxyType
 import pytest
 
 from fake_llm.fate import build_rule
-from fake_llm.faults import fault_kinds
-from fake_llm.profiles import LEVELS as PROFILE_LEVELS
 from faultfirst.catalogue import (
-    FAULT_KINDS,
     LEVELS,
     TAGS,
     CatalogueError,
@@ -150,11 +147,6 @@ def test_rubric_points_sum_to_the_exercise_points(slug: str,
     points = rubric(exercise)
     assert set(points) == set(exercise.tags)
     assert sum(points.values()) == exercise.points
-
-
-def test_fault_kinds_and_levels_are_the_fake_servers() -> None:
-    assert set(FAULT_KINDS) == set(fault_kinds())
-    assert LEVELS == PROFILE_LEVELS
 
 
 @pytest.mark.parametrize("slug", SLUGS)
