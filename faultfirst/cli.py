@@ -4,8 +4,70 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from fake_llm.cli import add_serve_arguments, run_serve
+from faultfirst.catalogue import CatalogueError, load_catalogue
+
+LEVELS = ("calm", "realistic", "stormy", "hurricane")
+
+
+def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="the candidate's repository (a folder with faultfirst.toml)")
+    parser.add_argument("--level", choices=LEVELS,
+                        help="chaos level (default: the manifest's level, else realistic)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fake LLM's chaos (default 0)")
+    parser.add_argument("--out", help="where to write results.json and report.html "
+                                      "(default ./faultfirst-grade-<folder name>)")
+    parser.add_argument("-k", dest="select", metavar="EXPR",
+                        help="run only the checks matching this pytest -k expression (partial run)")
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    """Grade a submission; exit 0 when grading ran, whatever the score (see GradeResult.exit_code)."""
+    from graders.harness import TerminalProgress, grade, summary
+
+    print(f"grading {args.path} ...", flush=True)
+    result = grade(args.path, level=args.level, seed=args.seed, out_dir=args.out,
+                   progress=TerminalProgress(), select=args.select)
+    print(summary(result), flush=True)
+    if result.exit_code != 0:
+        print(f"faultfirst grade: {result.message}", file=sys.stderr)
+    return result.exit_code
+
+
+def run_exercises(args: argparse.Namespace) -> int:
+    """Print the catalogue: slug, title, bug/feature, difficulty, minutes, points."""
+    exercises = load_catalogue()
+    rows = [("slug", "title", "kind", "difficulty", "minutes", "points")]
+    rows += [(e.slug, e.title, e.kind, "*" * e.difficulty, str(e.minutes), str(e.points))
+             for e in exercises]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+    print(f"\n{len(exercises)} exercises. Any 2-3 make a 2-hour session: "
+          "faultfirst new-candidate --exercises a,b --level realistic --out DIR")
+    return 0
+
+
+def run_new_candidate(args: argparse.Namespace) -> int:
+    """Make a candidate repo; refuses a non-empty DIR or an unknown slug."""
+    from faultfirst.export import ExportError, export_candidate
+
+    slugs = [s.strip() for s in args.exercises.split(",") if s.strip()]
+    try:
+        result = export_candidate(slugs, args.level, Path(args.out), args.name)
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"candidate repo ready: {result.path}\n"
+          f"  exercises: {', '.join(result.exercises)}   level: {result.level}\n"
+          f"  commit {result.commit[:10]} (template {result.template_hash})\n"
+          f"Send it to the candidate; grade it when it comes back with:\n"
+          f"  faultfirst grade {result.path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -13,15 +75,34 @@ def build_parser() -> argparse.ArgumentParser:
         prog="faultfirst",
         description="An interview kit for AI engineers: a flaky fake LLM, exercises, fair graders.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     serve = commands.add_parser("serve", help="run the flaky fake LLM server (live sessions)")
     add_serve_arguments(serve)
     serve.set_defaults(run=run_serve)
+    grade = commands.add_parser("grade", help="grade a candidate's repository against the hidden checks")
+    add_grade_arguments(grade)
+    grade.set_defaults(run=run_grade)
+
+    exercises = commands.add_parser("exercises", help="list the exercise catalogue")
+    exercises.set_defaults(run=run_exercises)
+
+    new = commands.add_parser("new-candidate", help="make a candidate repo (one git commit)")
+    new.add_argument("--exercises", required=True, help="comma-separated slugs, e.g. retries,citations")
+    new.add_argument("--level", default="realistic",
+                     help="calm, realistic, stormy or hurricane (default realistic)")
+    new.add_argument("--out", required=True, help="a new or empty directory")
+    new.add_argument("--name", default="candidate", help="the candidate's name, for the README")
+    new.set_defaults(run=run_new_candidate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    except CatalogueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return status
 
 

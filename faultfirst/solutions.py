@@ -1,0 +1,79 @@
+"""Known solutions as runnable app folders: the starter, the reference, and the flawed ones.
+
+Solutions are stored as *overlays*: ``solutions/reference/`` holds only the files that differ
+from, or are added to, ``candidate_template/``; ``solutions/flawed/<flaw>/`` holds only the files
+that differ from the reference. :func:`materialize` stacks the layers into one folder:
+
+=====================  ==============================================================
+name                   layers, bottom to top
+=====================  ==============================================================
+``starter``            candidate_template
+``reference``          candidate_template, solutions/reference
+``flawed/<flaw>``      candidate_template, solutions/reference, solutions/flawed/<flaw>
+=====================  ==============================================================
+
+Files are copied as they are (``README.md.j2`` stays a template: rendering it is the candidate
+export's job). Overlays only add or replace files; they never delete one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIR = KIT_ROOT / "candidate_template"
+SOLUTIONS_DIR = KIT_ROOT / "solutions"
+REFERENCE = "reference"
+STARTER = "starter"
+FLAWED_PREFIX = "flawed/"
+
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache",
+                                  ".ruff_cache", ".hypothesis", "*.egg-info")
+
+
+class UnknownSolution(ValueError):
+    """No solution by that name; the message lists the known names."""
+
+
+def solution_names(solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
+    """Every name :func:`materialize` accepts: starter, reference, then each flawed/<flaw>."""
+    flawed_dir = solutions_dir / "flawed"
+    flaws = sorted(p.name for p in flawed_dir.iterdir() if p.is_dir()) if flawed_dir.is_dir() else []
+    return [STARTER, REFERENCE, *(FLAWED_PREFIX + flaw for flaw in flaws)]
+
+
+def layers(name: str, template_dir: Path = TEMPLATE_DIR,
+           solutions_dir: Path = SOLUTIONS_DIR) -> list[Path]:
+    """The folders that make up solution ``name``, bottom layer first."""
+    stack = [template_dir]
+    if name == STARTER:
+        return stack
+    stack.append(solutions_dir / REFERENCE)
+    if name == REFERENCE:
+        return stack
+    flaw = name.removeprefix(FLAWED_PREFIX)
+    flaw_dir = solutions_dir / "flawed" / flaw
+    if not name.startswith(FLAWED_PREFIX) or "/" in flaw or not flaw or not flaw_dir.is_dir():
+        known = ", ".join(solution_names(solutions_dir))
+        raise UnknownSolution(f"no solution {name!r}; known: {known}")
+    return [*stack, flaw_dir]
+
+
+def materialize(name: str, dest: Path, template_dir: Path = TEMPLATE_DIR,
+                solutions_dir: Path = SOLUTIONS_DIR) -> Path:
+    """Write solution ``name`` as a complete app folder at ``dest`` and return ``dest``.
+
+    ``dest`` is created if needed and must be empty: a half-overwritten folder would run a mix of
+    two solutions. Raises :class:`UnknownSolution` for a name not in :func:`solution_names`.
+    """
+    stack = layers(name, template_dir, solutions_dir)
+    for layer in stack:
+        if not layer.is_dir():
+            raise FileNotFoundError(f"solution layer {layer} is missing")
+    if dest.exists() and any(dest.iterdir()):
+        raise FileExistsError(f"{dest} is not empty")
+    dest.mkdir(parents=True, exist_ok=True)
+    for layer in stack:
+        shutil.copytree(layer, dest, dirs_exist_ok=True, ignore=_IGNORED)
+    return dest

@@ -1,0 +1,202 @@
+"""Batch: 1 to 20 paper ids (else 400 bad_request before any model call); at most 4 LLM calls in
+flight at once, a new one started as soon as one finishes; one item per id, in order, each with its
+own status; the whole batch answers within 8.0 s with whatever finished (the rest llm_timeout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graders.checks.plugin import check
+from graders.checks.scenario import (
+    CLIENT_MARGIN_S,
+    answered,
+    attempts_text,
+    calls,
+    closed_in_time,
+    fault,
+    paper_range,
+    rule,
+    script,
+    shown,
+    status_text,
+    summary_problem,
+    usage_problem,
+)
+
+
+def _batch(app: Any, paper_ids: list[str], contract: dict[str, Any]) -> Any:
+    return app.post("/summaries/batch", {"paper_ids": paper_ids},
+                    timeout_s=contract["batch_deadline_s"] + CLIENT_MARGIN_S)
+
+
+def _items(response: Any, paper_ids: list[str]) -> list[dict[str, Any]]:
+    """The batch's items, asserting one per requested id, in request order."""
+    assert response.status == 200, f"the batch answered {shown(response)}"
+    items = response.json.get("items") if isinstance(response.json, dict) else None
+    assert isinstance(items, list) and all(isinstance(i, dict) for i in items), "the batch has no items list"
+    got = [item.get("paper_id") for item in items]
+    assert got == paper_ids, f"the items are {got}, not one per requested id in request order {paper_ids}"
+    return items
+
+
+def _wrong_items(items: list[dict[str, Any]], papers: list[str]) -> list[str]:
+    wrong = []
+    for item, paper_id in zip(items, papers, strict=True):
+        problem = summary_problem(item, paper_id) if item.get("status") == "ok" else \
+            f"status {item.get('status')!r} ({(item.get('error') or {}).get('code')})"
+        if problem is not None:
+            wrong.append(f"{paper_id}: {problem}")
+    return wrong
+
+
+def _overlap(rows: list[dict[str, Any]]) -> list[int]:
+    """For each call, how many of ``rows`` were in flight when it arrived (itself included)."""
+    counts = []
+    for row in rows:
+        at = float(row["arrival_s"])
+        counts.append(sum(1 for other in rows if float(other["arrival_s"]) <= at
+                          and (other.get("finish_s") is None or float(other["finish_s"]) > at)))
+    return counts
+
+
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=20)
+def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, contract):
+    """An empty list, 21 ids, or a string instead of a list is 400 bad_request, with no model call."""
+    script(fake)
+    too_many = paper_range(1, contract["max_batch_size"] + 1)
+    bodies = [{"paper_ids": []}, {"paper_ids": too_many}, {"paper_ids": "P0001"}, {}]
+    evidence.injected("POST /summaries/batch with no ids, 21 ids, a string, and no paper_ids")
+    for body in bodies:
+        response = app.post("/summaries/batch", body,
+                            timeout_s=contract["batch_deadline_s"] + CLIENT_MARGIN_S)
+        shown_body = f"{len(body['paper_ids'])} ids" if isinstance(body.get("paper_ids"), list) else str(body)
+        evidence.observed(f"{shown_body}: {shown(response)}")
+        assert response.status == contract["bad_request_status"] and response.code == "bad_request", (
+            f"a batch with {shown_body} answered {status_text(response)} instead of "
+            "400 bad_request")
+    rows = evidence.ledger()
+    assert not rows, f"invalid batches reached the model ({len(rows)} calls)"
+
+
+@check(exercise="batch", tag="concurrency", points=4, time_limit_s=30)
+def test_batch_calls_run_in_parallel_within_the_cap(app, fake, evidence, contract):
+    """12 papers whose every call takes 300 ms: the calls overlap (at least 2 in flight) but never
+    more than 4 at once, and every item is the right summary."""
+    cap = contract["max_in_flight"]
+    papers = paper_range(41, 12)
+    script(fake, [rule(fault("latency", delay_ms=300), times=None, task="summary")])
+    evidence.injected("every summary call takes 300 ms; a batch of 12 papers")
+    response = answered(_batch(app, papers, contract))
+    items = _items(response, papers)
+    rows = calls(evidence.ledger(), task="summary")
+    in_flight = _overlap(rows)
+    fakes_count = [r["in_flight"] for r in rows]
+    evidence.observed(f"{shown(response)}; {len(rows)} calls; in flight at each arrival "
+                      f"(the batch's own calls): {in_flight}; the fake's count: {fakes_count}")
+    assert max(in_flight, default=0) <= cap, (
+        f"{max(in_flight)} model calls were in flight at once; the provider allows this app {cap}")
+    assert max(in_flight, default=0) >= 2, (
+        "the batch called the model one paper at a time: 12 slow papers take 12 times as long")
+    wrong = _wrong_items(items, papers)
+    assert not wrong, f"{len(wrong)} item(s) are not the right summary: {wrong[0]}"
+
+
+@check(exercise="batch", tag="concurrency", points=2, time_limit_s=30)
+def test_a_free_slot_is_used_at_once(app, fake, evidence, contract):
+    """12 papers, every fourth slow (600 ms) and the rest fast (100 ms): with a sliding window of 4
+    the batch takes about 0.8 s of model time; in fixed groups of 4 it would take 1.8 s."""
+    papers = paper_range(61, 12)
+    slow = papers[0::4]
+    script(fake, [rule(fault("latency", delay_ms=600), times=None, task="summary", paper_id=p) for p in slow]
+           + [rule(fault("latency", delay_ms=100), times=None, task="summary")])
+    evidence.injected(f"summary calls for {', '.join(slow)} take 600 ms, the other 9 take 100 ms; "
+                      "a batch of the 12")
+    response = answered(_batch(app, papers, contract))
+    items = _items(response, papers)
+    rows = calls(evidence.ledger(), task="summary")
+    assert rows and all(r.get("finish_s") is not None for r in rows), "the batch's calls did not all end"
+    span_s = max(float(r["finish_s"]) for r in rows) - min(float(r["arrival_s"]) for r in rows)
+    evidence.observed(f"{shown(response)}; the model was busy for {span_s:.2f} s (server clock), "
+                      f"in flight at each arrival: {_overlap(rows)}")
+    wrong = _wrong_items(items, papers)
+    assert not wrong, f"{len(wrong)} item(s) are not the right summary: {wrong[0]}"
+    assert span_s <= 1.3, (
+        f"the batch's calls took {span_s:.2f} s from first to last; starting the next paper as soon "
+        "as a call finishes takes about 0.8 s (waiting for a whole group of 4 takes 1.8 s)")
+
+
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=25)
+def test_each_item_has_its_own_status(app, fake, evidence, contract):
+    """A batch with an unknown id, a paper the provider rejects (400) and a paper both providers
+    fail (503) answers 200: those items are errors with not_found, llm_rejected and
+    llm_unavailable, the healthy items are their summaries, and no item is "ok" without one."""
+    papers = ["P0081", "P9999", "P0082", "P0083", "P0084"]
+    script(fake, [rule(fault("http_error", status=400), times=None, paper_id="P0082"),
+                  rule(fault("http_error", status=503), times=None, paper_id="P0083")])
+    evidence.injected("a batch of P0081 (healthy), P9999 (no such paper), P0082 (every call 400), "
+                      "P0083 (every call 503, any provider), P0084 (healthy)")
+    response = answered(_batch(app, papers, contract))
+    items = _items(response, papers)
+    rows = evidence.ledger()
+    evidence.observed(f"{shown(response)}; items: " + ", ".join(
+        f"{i.get('paper_id')} {i.get('status')} {(i.get('error') or {}).get('code', '')}".strip()
+        for i in items))
+    for paper_id in ("P0082", "P0083"):
+        evidence.observed(f"{paper_id}: {attempts_text(calls(rows, paper_id))}")
+    expected = {"P9999": "not_found", "P0082": "llm_rejected", "P0083": "llm_unavailable"}
+    for item in items:
+        paper_id = item["paper_id"]
+        if paper_id in expected:
+            code = (item.get("error") or {}).get("code") if isinstance(item.get("error"), dict) else None
+            assert item.get("status") == "error" and code == expected[paper_id], (
+                f"item {paper_id} is {item.get('status')!r} with code {code!r}; it should be an error "
+                f"with code {expected[paper_id]}")
+        else:
+            problem = summary_problem(item, paper_id) if item.get("status") == "ok" else \
+                f"status {item.get('status')!r}"
+            assert problem is None, f"healthy item {paper_id}: {problem}"
+
+
+@check(exercise="batch", tag="cost", points=1, time_limit_s=20)
+def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
+    """The batch's usage is the sum of what every call made for it reported."""
+    papers = paper_range(91, 3)
+    script(fake)
+    evidence.injected("no fault; a batch of 3 papers")
+    response = answered(_batch(app, papers, contract))
+    _items(response, papers)
+    rows = calls(evidence.ledger(), task="summary")
+    usage = response.json.get("usage")
+    evidence.observed(f"usage {usage}; {attempts_text(rows)}")
+    problem = usage_problem(usage, rows)
+    assert problem is None, f"the batch's {problem}"
+
+
+@check(exercise="batch", tag="timeouts", points=4, time_limit_s=30)
+def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
+    """8 papers, one of which hangs on every call (any provider): the batch still answers within
+    8.0 s, that item is an honest error (llm_timeout), the 7 others are their summaries, and the
+    hanging calls are closed."""
+    deadline_s = contract["batch_deadline_s"]
+    papers = paper_range(101, 8)
+    hanging = papers[3]
+    script(fake, [rule(fault("hang"), times=None, paper_id=hanging)])
+    evidence.injected(f"every call about {hanging} hangs (never answers); a batch of 8 papers")
+    response = answered(_batch(app, papers, contract))
+    items = _items(response, papers)
+    rows = evidence.ledger()
+    evidence.observed(f"{shown(response)}; {hanging}: {attempts_text(calls(rows, hanging))}")
+    assert response.elapsed_s <= deadline_s + CLIENT_MARGIN_S, (
+        f"the batch took {response.elapsed_s:.1f} s; it must answer within {deadline_s:g} s")
+    item = items[3]
+    code = (item.get("error") or {}).get("code") if isinstance(item.get("error"), dict) else None
+    # llm_unavailable is honest too when the app's own attempt timeouts ran out before the deadline.
+    assert item.get("status") == "error" and code in ("llm_timeout", "llm_unavailable"), (
+        f"the hanging paper's item is {item.get('status')!r} with code {code!r}; it should be an "
+        "error with code llm_timeout")
+    wrong = _wrong_items([i for i in items if i is not item], [p for p in papers if p != hanging])
+    assert not wrong, f"one hanging paper spoiled another: {wrong[0]}"
+    still_open = closed_in_time(fake, hanging)
+    assert not still_open, (
+        f"the batch answered but left {len(still_open)} call(s) about {hanging} open: unfinished items' "
+        "calls must be closed")

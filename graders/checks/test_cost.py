@@ -1,0 +1,209 @@
+"""Cost: every success reports the usage of every call made for it (first attempts, retries,
+re-asks, any provider, failed calls that reported usage), and no request makes another call once
+its token budget is spent: 402 budget_exceeded. The ledger's billed tokens are the truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graders.checks.plugin import check
+from graders.checks.scenario import (
+    CLIENT_MARGIN_S,
+    answered,
+    attempts_text,
+    calls,
+    fault,
+    honest_error,
+    rule,
+    run_all,
+    script,
+    shown,
+    summary_problem,
+    usage_problem,
+)
+
+QUESTION = "What did these trials find?"
+
+
+def _limit(contract: dict[str, Any]) -> float:
+    return 4.0 + CLIENT_MARGIN_S
+
+
+def _usage_of(response: Any) -> Any:
+    return response.json.get("usage") if isinstance(response.json, dict) else None
+
+
+@check(exercise="cost", tag="correctness", points=1, time_limit_s=20)
+def test_invalid_token_budgets_are_refused(app, fake, evidence):
+    """A token_budget that is not a positive whole number (0, -5, "abc", 1.5) is 400 bad_request on
+    every LLM endpoint, before any model call."""
+    script(fake)
+    cases = [("/extractions", {"paper_id": "P0011", "token_budget": 0}),
+             ("/extractions", {"paper_id": "P0011", "token_budget": -5}),
+             ("/extractions", {"paper_id": "P0011", "token_budget": "abc"}),
+             ("/extractions", {"paper_id": "P0011", "token_budget": 1.5}),
+             ("/summaries", {"paper_id": "P0011", "token_budget": 0}),
+             ("/answers", {"question": QUESTION, "paper_ids": ["P0011"], "token_budget": -1}),
+             ("/summaries/batch", {"paper_ids": ["P0011"], "token_budget": 0}),
+             ("/summaries/stream", {"paper_id": "P0011", "token_budget": 0})]
+    evidence.injected("; ".join(f"{path} with token_budget {body['token_budget']!r}" for path, body in cases))
+    for path, body in cases:
+        response = app.post(path, body, timeout_s=10.0)
+        evidence.observed(f"{path} token_budget={body['token_budget']!r}: {shown(response)}")
+        problem = honest_error(response, "bad_request")
+        assert problem is None, f"POST {path} with token_budget {body['token_budget']!r} {problem}"
+    rows = evidence.ledger()
+    assert not rows, f"requests with an invalid token_budget reached the model ({len(rows)} calls)"
+
+
+@check(exercise="cost", tag="cost", points=2, time_limit_s=20)
+def test_usage_matches_the_providers_count(app, fake, evidence):
+    """On a healthy model, a summary, an extraction and an answer each report exactly the tokens
+    the provider billed for their call, and total = input + output."""
+    script(fake)
+    evidence.injected("no fault; one summary (P0191), extraction (P0192) and answer (P0193, P0194)")
+    jobs = [("summary", "P0191", lambda: app.post("/summaries", {"paper_id": "P0191"}, timeout_s=10.0)),
+            ("extraction", "P0192", lambda: app.post("/extractions", {"paper_id": "P0192"}, timeout_s=10.0)),
+            ("answer", "P0193", lambda: app.post(
+                "/answers", {"question": QUESTION, "paper_ids": ["P0193", "P0194"]}, timeout_s=10.0))]
+    results = run_all([job for _, _, job in jobs])
+    for (kind, paper_id, _), result in zip(jobs, results, strict=True):
+        response = answered(result)
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"{kind}: {shown(response)}, usage {_usage_of(response)}; {attempts_text(rows)}")
+        assert response.status == 200, f"a healthy {kind} answered {shown(response)}"
+        problem = usage_problem(_usage_of(response), rows)
+        assert problem is None, f"the {kind}'s {problem}"
+
+
+@check(exercise="cost", tag="cost", points=3, time_limit_s=20)
+def test_usage_counts_retries_and_re_asks(app, fake, evidence):
+    """An extraction re-asked after a reply cut at the length limit, a summary retried after a
+    503, and an answer re-asked after an empty reply each report the tokens of every call."""
+    script(fake, [rule(fault("json_truncated"), times=1, paper_id="P0161"),
+                  rule(fault("http_error", status=503), times=1, paper_id="P0162"),
+                  rule(fault("empty_content"), times=1, paper_id="P0163")])
+    evidence.injected("extraction of P0161: first reply cut at the length limit (billed); summary of "
+                      "P0162: first call 503; answer over P0163: first reply empty (billed)")
+    jobs = [("extraction", "P0161", lambda: app.post("/extractions", {"paper_id": "P0161"}, timeout_s=10.0)),
+            ("summary", "P0162", lambda: app.post("/summaries", {"paper_id": "P0162"}, timeout_s=10.0)),
+            ("answer", "P0163", lambda: app.post("/answers", {"question": QUESTION, "paper_ids": ["P0163"]},
+                                                 timeout_s=10.0))]
+    results = run_all([job for _, _, job in jobs])
+    for (kind, paper_id, _), result in zip(jobs, results, strict=True):
+        response = answered(result)
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"{kind}: {shown(response)}, usage {_usage_of(response)}; {attempts_text(rows)}")
+        assert response.status == 200, f"the {kind} of {paper_id} answered {shown(response)}"
+        problem = usage_problem(_usage_of(response), rows)
+        assert problem is None, f"the {kind} of {paper_id} (after a failed first call): {problem}"
+
+
+@check(exercise="cost", tag="cost", points=2, time_limit_s=20)
+def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence, contract):
+    """A summary whose first primary reply is empty (billed) and whose later primary calls fail
+    (503) reports, if the secondary writes it, the tokens of both providers; without a secondary
+    it must be an honest 503 llm_unavailable."""
+    paper_id = "P0164"
+    script(fake, [rule(fault("empty_content"), times=1, paper_id=paper_id, provider="openai"),
+                  rule(fault("http_error", status=503), times=None, paper_id=paper_id, provider="openai")])
+    evidence.injected(f"summary of {paper_id}: the primary's first reply is empty (billed), then every "
+                      "primary call is 503; the secondary is healthy")
+    response = answered(app.post("/summaries", {"paper_id": paper_id}, timeout_s=_limit(contract)))
+    rows = calls(evidence.ledger(), paper_id)
+    evidence.observed(f"{shown(response)}, usage {_usage_of(response)}; {attempts_text(rows)}")
+    if response.status != 200:
+        problem = honest_error(response, "llm_unavailable")
+        assert problem is None, f"the summary {problem}"
+        return
+    problem = summary_problem(response.json, paper_id)
+    assert problem is None, f"the summary answered 200, but {problem}"
+    problem = usage_problem(_usage_of(response), rows)
+    assert problem is None, f"the summary written by the secondary: {problem}"
+
+
+@check(exercise="cost", tag="cost", points=3, time_limit_s=20)
+def test_batch_and_stream_usage(app, fake, evidence):
+    """A batch reports the tokens of all its calls (a retried item included); a stream's done
+    event reports the usage the provider gave for the stream (which the app must ask for)."""
+    papers = ["P0171", "P0172", "P0173"]
+    script(fake, [rule(fault("http_error", status=503), times=1, paper_id="P0172")])
+    evidence.injected("a batch of P0171, P0172 (first call 503), P0173; a streamed summary of P0174")
+    batch, stream = run_all([lambda: app.post("/summaries/batch", {"paper_ids": papers}, timeout_s=12.0),
+                             lambda: app.stream("/summaries/stream", {"paper_id": "P0174"}, timeout_s=12.0)])
+    batch, stream = answered(batch), answered(stream)
+    rows = evidence.ledger()
+    batch_rows = [r for r in rows if set(r["paper_ids"]) & set(papers)]
+    evidence.observed(f"batch: {shown(batch)}, usage {_usage_of(batch)}; {attempts_text(batch_rows)}")
+    assert batch.status == 200, f"the batch answered {shown(batch)}"
+    problem = usage_problem(_usage_of(batch), batch_rows)
+    assert problem is None, f"the batch's {problem}"
+    stream_rows = calls(rows, "P0174")
+    done = stream[-1].data if len(stream) and stream[-1].event == "done" else None
+    evidence.observed(f"stream: {len(stream)} events, done {done}; {attempts_text(stream_rows)}")
+    assert isinstance(done, dict), "the stream did not end with a done event"
+    assert stream_rows and all(r.get("usage_reported") for r in stream_rows), (
+        "the app streamed without asking the provider for the stream's usage (stream_options."
+        "include_usage), so it cannot know what the stream cost")
+    problem = usage_problem(done.get("usage"), stream_rows)
+    assert problem is None, f"the stream's done event: {problem}"
+
+
+@check(exercise="cost", tag="cost", points=3, time_limit_s=25)
+def test_budget_stops_re_asks(app, fake, evidence, contract):
+    """With every extraction reply cut short: a budget of 1 token gets one call then 402
+    budget_exceeded; a budget just above one call's tokens gets one re-ask, then 402; the default
+    budget lets all 3 generations happen (then 502 llm_invalid_output)."""
+    paper_id = "P0151"
+    script(fake, [rule(fault("json_truncated"), times=None, paper_id=paper_id)])
+    evidence.injected(f"every extraction reply for {paper_id} is cut at the length limit (billed)")
+    limit_s = _limit(contract)
+
+    def extract(budget: int | None) -> tuple[Any, list[dict[str, Any]]]:
+        before = {r["id"] for r in evidence.ledger()}
+        body: dict[str, Any] = {"paper_id": paper_id}
+        if budget is not None:
+            body["token_budget"] = budget
+        response = answered(app.post("/extractions", body, timeout_s=limit_s))
+        rows = [r for r in calls(evidence.ledger(), paper_id) if r["id"] not in before]
+        evidence.observed(f"token_budget {budget}: {shown(response)}; {attempts_text(rows)}")
+        return response, rows
+
+    response, rows = extract(1)
+    problem = honest_error(response, "budget_exceeded")
+    assert problem is None, f"an extraction with a 1-token budget and an unusable reply {problem}"
+    assert len(rows) == 1, f"with its budget spent by the first call, the app still made {len(rows)} calls"
+    first_call = int(rows[0]["tokens_in"]) + int(rows[0]["tokens_out"])
+    response, rows = extract(first_call + 1)
+    problem = honest_error(response, "budget_exceeded")
+    assert problem is None, f"an extraction with a budget of {first_call + 1} tokens {problem}"
+    assert len(rows) == 2, (
+        f"with a budget of {first_call + 1} tokens (one call costs {first_call}) the app should re-ask "
+        f"once and then stop; it made {len(rows)} calls")
+    response, rows = extract(None)
+    problem = honest_error(response, "llm_invalid_output")
+    assert problem is None, f"an extraction with the default budget and unusable replies {problem}"
+    assert len(rows) == contract["max_generations"], (
+        f"under the default budget the app should try {contract['max_generations']} generations; it "
+        f"made {len(rows)} calls")
+
+
+@check(exercise="cost", tag="cost", points=1, time_limit_s=20)
+def test_batch_items_have_the_batch_budget(app, fake, evidence):
+    """In a batch with token_budget 1, an item whose reply is refused gets budget_exceeded after
+    one call, while a healthy item is still summarised: the batch answers 200."""
+    script(fake, [rule(fault("refusal"), times=None, paper_id="P0181")])
+    evidence.injected("a batch of P0181 (every reply refused) and P0182 (healthy) with token_budget 1")
+    response = answered(app.post("/summaries/batch", {"paper_ids": ["P0181", "P0182"], "token_budget": 1},
+                                 timeout_s=12.0))
+    rows = calls(evidence.ledger(), "P0181")
+    evidence.observed(f"{shown(response)}; P0181: {attempts_text(rows)}")
+    items = response.json.get("items") if isinstance(response.json, dict) else None
+    assert response.status == 200 and isinstance(items, list) and len(items) == 2, (
+        f"the batch answered {shown(response)}")
+    code = (items[0].get("error") or {}).get("code") if isinstance(items[0].get("error"), dict) else None
+    assert items[0].get("status") == "error" and code == "budget_exceeded", (
+        f"item P0181 is {items[0].get('status')!r} with code {code!r}; its budget was spent by the first "
+        "call, so it should be an error budget_exceeded")
+    assert len(rows) == 1, f"item P0181 made {len(rows)} calls after its budget was spent"
+    assert items[1].get("status") == "ok", "the healthy item P0182 was not summarised"

@@ -1,0 +1,292 @@
+"""Fallback: summaries (single and batch items) fall back to the secondary provider when the primary
+is unavailable, and say so; extractions and answers never do; a rejection or unusable output is not
+unavailability; a circuit breaker per provider stops calls during an outage and probes after 2 s.
+
+The breaker is app-wide state that outlives a check, so the checks keep it closed (a healthy call
+after every scenario that fails the primary) except the last two, which are about the breaker.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from graders.checks.plugin import check
+from graders.checks.scenario import (
+    CLIENT_MARGIN_S,
+    LOWER_BOUND_SLACK_S,
+    answered,
+    attempts_text,
+    calls,
+    extraction_problem,
+    fake_now,
+    fault,
+    honest_error,
+    rule,
+    run_all,
+    script,
+    shown,
+    summary_problem,
+)
+
+HEALTHY = "P0199"  # extracted between scenarios: a success on the primary closes its breaker's count
+
+
+def _heal(app: Any) -> None:
+    app.post("/extractions", {"paper_id": HEALTHY}, timeout_s=8.0)
+
+
+def _summary(app: Any, paper_id: str, limit_s: float) -> Any:
+    return app.post("/summaries", {"paper_id": paper_id}, timeout_s=limit_s)
+
+
+def _fallback_problem(body: Any, paper_id: str, rows: list[dict[str, Any]]) -> str | None:
+    """Why a summary body is not a correct, declared fallback summary, or None."""
+    problem = summary_problem(body, paper_id)
+    if problem is not None:
+        return problem
+    served = [r for r in rows if r["provider"] == "anthropic" and r.get("status") == 200]
+    if not served:
+        return "the secondary provider was never called"
+    if body.get("provider") != "anthropic" or body.get("fallback") is not True:
+        return (f"the secondary wrote it, but the response says provider={body.get('provider')!r}, "
+                f"fallback={body.get('fallback')!r}")
+    if body.get("model") != served[-1]["model"]:
+        return f"model says {body.get('model')!r}, but {served[-1]['model']} wrote it"
+    return None
+
+
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20)
+def test_no_fallback_after_a_rejection_or_unusable_output(app, fake, evidence, contract):
+    """A 400 from the primary is 502 llm_rejected, an empty 200 body or a refusal on every reply
+    is 502 llm_invalid_output: none of them is a reason to call the secondary."""
+    cases = [("P0141", fault("http_error", status=400), "llm_rejected"),
+             ("P0142", fault("empty_body"), "llm_invalid_output"),
+             ("P0143", fault("refusal"), "llm_invalid_output")]
+    script(fake, [rule(f, times=None, paper_id=p, provider="openai") for p, f, _ in cases])
+    evidence.injected("summaries: the primary answers every call with a 400 (P0141), a 200 with an "
+                      "empty body (P0142), a refusal (P0143); the secondary is healthy")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    results = run_all([lambda p=p: _summary(app, p, limit_s) for p, _, _ in cases])
+    for (paper_id, injected, code), result in zip(cases, results, strict=True):
+        response = answered(result)
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"summary of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        secondary = [r for r in rows if r["provider"] == "anthropic"]
+        assert not secondary, (
+            f"summary of {paper_id}: the primary answered {injected['kind']} "
+            f"{injected.get('status', '')}, which the secondary would not fix, yet the app called it")
+        problem = honest_error(response, code)
+        assert problem is None, f"summary of {paper_id} after {injected['kind']} {problem}"
+
+
+@check(exercise="fallback", tag="fallback", points=4, time_limit_s=40)
+def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contract):
+    """With the primary failing every call (503, a reset connection, 429), a summary and a batch
+    item are written by the secondary within the deadline and say so (provider anthropic,
+    fallback true, the secondary's model), while a healthy batch item stays on the primary."""
+    deadline_s = contract["deadline_s"]
+    cases = [("P0151", fault("http_error", status=503)), ("P0152", fault("reset")),
+             ("P0153", fault("http_error", status=429, retry_after_ms=50)),
+             ("P0154", fault("http_error", status=503))]
+    script(fake, [rule(f, times=None, paper_id=p, provider="openai") for p, f in cases])
+    evidence.injected("the primary fails every summary call: 503 (P0151), reset (P0152), 429 with "
+                      "retry-after-ms 50 (P0153), 503 (P0154, in a batch with the healthy P0155); "
+                      "one request at a time, a healthy extraction in between")
+    limit_s = deadline_s + CLIENT_MARGIN_S
+    for paper_id, injected in cases[:3]:
+        response = answered(_summary(app, paper_id, limit_s))
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"summary of {paper_id} ({injected['kind']}): {shown(response)}; "
+                          f"{attempts_text(rows)}")
+        assert response.status == 200, (
+            f"summary of {paper_id}: the primary was down ({injected['kind']} "
+            f"{injected.get('status', '')}) and the app answered {shown(response)} instead of "
+            "falling back to the secondary")
+        problem = _fallback_problem(response.json, paper_id, rows)
+        assert problem is None, f"summary of {paper_id} with the primary down: {problem}"
+        assert response.elapsed_s <= limit_s, f"summary of {paper_id} took {response.elapsed_s:.1f} s"
+        _heal(app)
+    batch = answered(app.post("/summaries/batch", {"paper_ids": ["P0154", "P0155"]},
+                              timeout_s=contract.get("batch_deadline_s", 8.0) + CLIENT_MARGIN_S))
+    rows = evidence.ledger()
+    evidence.observed(f"batch [P0154, P0155]: {shown(batch)}; P0154 {attempts_text(calls(rows, 'P0154'))}")
+    items = batch.json.get("items") if isinstance(batch.json, dict) else None
+    assert batch.status == 200 and isinstance(items, list) and len(items) == 2, (
+        f"the batch answered {shown(batch)}")
+    problem = _fallback_problem(items[0], "P0154", calls(rows, "P0154"))
+    assert problem is None, f"batch item P0154 with the primary down: {problem}"
+    healthy = items[1]
+    assert summary_problem(healthy, "P0155") is None and healthy.get("provider") == "openai" \
+        and healthy.get("fallback") is False, (
+        f"batch item P0155 (primary healthy) should come from the primary with fallback false; got "
+        f"provider={healthy.get('provider')!r}, fallback={healthy.get('fallback')!r}")
+    _heal(app)
+
+
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20)
+def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, contract):
+    """With the primary hanging on every call, a summary still comes from the secondary, within
+    the deadline (leaving the secondary enough of it)."""
+    deadline_s = contract["deadline_s"]
+    paper_id = "P0156"
+    script(fake, [rule(fault("hang"), times=None, paper_id=paper_id, provider="openai")])
+    evidence.injected(f"the primary never answers a summary call for {paper_id}; the secondary is healthy")
+    response = answered(_summary(app, paper_id, deadline_s + CLIENT_MARGIN_S))
+    rows = calls(evidence.ledger(), paper_id)
+    evidence.observed(f"summary of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+    assert response.status == 200, (
+        f"summary of {paper_id}: the primary hung and the app answered {shown(response)} instead of "
+        "falling back in time")
+    problem = _fallback_problem(response.json, paper_id, rows)
+    assert problem is None, f"summary of {paper_id} with a hanging primary: {problem}"
+    served = [r for r in rows if r["provider"] == "anthropic" and r.get("status") == 200][-1]
+    start = float(rows[0]["arrival_s"])
+    assert float(served["finish_s"]) - start <= deadline_s + 0.25, (
+        f"the secondary's summary was ready {float(served['finish_s']) - start:.1f} s after the first "
+        f"call, past the {deadline_s:g} s deadline")
+    _heal(app)
+
+
+@check(exercise="fallback", tag="fallback", points=4, time_limit_s=30)
+def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
+    """With the primary down, an extraction and an answer are 503 llm_unavailable without a call
+    to the secondary; with both providers down, a summary is 503 llm_unavailable too."""
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    down = fault("http_error", status=503)
+    script(fake, [rule(down, times=None, paper_id="P0161", provider="openai"),
+                  rule(down, times=None, paper_id="P0162", provider="openai"),
+                  rule(down, times=None, paper_id="P0163")])
+    evidence.injected("the primary answers 503 to every call about P0161 (extraction) and P0162 "
+                      "(answer); both providers answer 503 to every summary call about P0163; one "
+                      "request at a time, a healthy extraction in between")
+    jobs = [("extraction", "P0161",
+             lambda: app.post("/extractions", {"paper_id": "P0161"}, timeout_s=limit_s)),
+            ("answer", "P0162",
+             lambda: app.post("/answers", {"question": "What did it find?", "paper_ids": ["P0162"]},
+                              timeout_s=limit_s))]
+    for kind, paper_id, job in jobs:
+        response = answered(job())
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"{kind} of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        secondary = [r for r in rows if r["provider"] == "anthropic"]
+        assert not secondary, (
+            f"{kind} of {paper_id}: extractions and answers must never come from the secondary "
+            f"provider, but the app called it {len(secondary)} time(s)")
+        problem = honest_error(response, "llm_unavailable")
+        assert problem is None, f"{kind} of {paper_id} with the primary down {problem}"
+        _heal(app)
+    response = answered(_summary(app, "P0163", limit_s))
+    rows = calls(evidence.ledger(), "P0163")
+    evidence.observed(f"summary of P0163 (both down): {shown(response)}; {attempts_text(rows)}")
+    problem = honest_error(response, "llm_unavailable")
+    assert problem is None, f"summary of P0163 with both providers down {problem}"
+    _heal(app)
+
+
+def _open_breaker(app: Any, evidence: Any, first: int, limit_s: float) -> float:
+    """Extractions (which never fall back), one at a time, while the primary is down, until one
+    makes no call to it: its breaker is open. Returns when it opened: the end of the last call."""
+    for n in range(12):
+        before = len(calls(evidence.ledger(), provider="openai"))
+        response = answered(_extract(app, f"P{first + n:04d}", limit_s))
+        rows = calls(evidence.ledger(), provider="openai")
+        evidence.observed(f"outage extraction {n + 1}: {shown(response)}, "
+                          f"{len(rows) - before} primary call(s)")
+        problem = honest_error(response, "llm_unavailable")
+        assert problem is None, f"an extraction during the primary's outage {problem}"
+        if len(rows) == before and rows:
+            return max(float(r["finish_s"] or r["arrival_s"]) for r in rows)
+    raise AssertionError("after 12 extractions during an outage the app still called the failing primary "
+                         "every time: no circuit breaker opened")
+
+
+def _extract(app: Any, paper_id: str, limit_s: float) -> Any:
+    return app.post("/extractions", {"paper_id": paper_id}, timeout_s=limit_s)
+
+
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30)
+def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contract):
+    """After the primary's breaker opened, the primary comes back: the app sends it a probe no
+    sooner than the 2.0 s cooldown (and not much later), and once the probe succeeds, requests are
+    served by the primary again."""
+    cooldown_s = contract["breaker_cooldown_s"]
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    script(fake, [rule(fault("http_error", status=503), times=None, provider="openai")])
+    evidence.injected("the primary answers 503 to every call until its breaker opens, then recovers; "
+                      "the grader asks for an extraction every 0.2 s")
+    opened_s = _open_breaker(app, evidence, 171, limit_s)
+    script(fake)
+    served = 0
+    n = 0
+    while served < 2 and fake_now(fake) < opened_s + cooldown_s + 2.5:
+        paper_id = f"P{181 + n % 10:04d}"
+        response = answered(_extract(app, paper_id, limit_s))
+        n += 1
+        right = response.status == 200 and extraction_problem(response.json, paper_id) is None
+        served = served + 1 if right else 0
+        time.sleep(0.2)
+    rows = calls(evidence.ledger(), provider="openai")
+    later = [r for r in rows if float(r["arrival_s"]) > opened_s]
+    evidence.observed(f"breaker opened at {opened_s:.2f} s (server clock); primary calls after it: "
+                      + ", ".join(f"+{float(r['arrival_s']) - opened_s:.2f}s -> {r['status']}"
+                                  for r in later))
+    assert later, f"the primary was back, but in {cooldown_s + 2.5:g} s the app never probed it"
+    probe_s = float(later[0]["arrival_s"]) - opened_s
+    assert probe_s >= cooldown_s - LOWER_BOUND_SLACK_S, (
+        f"the app called the primary {probe_s:.2f} s after its breaker opened, before the "
+        f"{cooldown_s:g} s cooldown ended")
+    assert probe_s <= cooldown_s + 1.0, (
+        f"the first probe came {probe_s:.2f} s after the breaker opened, long after the "
+        f"{cooldown_s:g} s cooldown, although requests came every 0.2 s")
+    assert served >= 2, "the probe succeeded, yet requests kept failing: the breaker never closed"
+
+
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30)
+def test_breaker_stops_calls_to_a_failing_primary(app, fake, evidence, contract):
+    """During an outage the breaker opens after 5 failed calls in a row; while it is open (2.0 s)
+    the app makes no call to the primary: extractions and answers fail at once with 503
+    llm_unavailable, and summaries go to the secondary (or fail at once without one)."""
+    cooldown_s = contract["breaker_cooldown_s"]
+    threshold = contract["breaker_failure_threshold"]
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    script(fake, [rule(fault("http_error", status=503), times=None, provider="openai")])
+    evidence.injected("the primary answers 503 to every call; extractions one at a time until the "
+                      "breaker opens, then an extraction, an answer and a summary every ~0.2 s for the "
+                      "cooldown")
+    opened_s = _open_breaker(app, evidence, 171, limit_s)
+    failures = len(calls(evidence.ledger(), provider="openai"))
+    slowest = 0.0
+    n = 0
+    while fake_now(fake) < opened_s + cooldown_s - 0.3:
+        paper_id = f"P{191 + n % 8:04d}"
+        extraction, answer, summary = (answered(r) for r in run_all([
+            lambda p=paper_id: _extract(app, p, limit_s),
+            lambda p=paper_id: app.post("/answers", {"question": "What did it find?", "paper_ids": [p]},
+                                        timeout_s=limit_s),
+            lambda p=paper_id: _summary(app, p, limit_s)]))
+        n += 1
+        slowest = max(slowest, extraction.elapsed_s, answer.elapsed_s)
+        for what, response in (("an extraction", extraction), ("an answer", answer)):
+            problem = honest_error(response, "llm_unavailable")
+            assert problem is None, f"{what} while the breaker was open {problem}"
+        if summary.status == 200:
+            problem = summary_problem(summary.json, paper_id)
+            assert problem is None, f"a summary while the breaker was open: {problem}"
+        else:
+            problem = honest_error(summary, "llm_unavailable")
+            assert problem is None, f"a summary while the breaker was open {problem}"
+        time.sleep(0.15)
+    rows = calls(evidence.ledger(), provider="openai")
+    cooldown_end_s = opened_s + cooldown_s - LOWER_BOUND_SLACK_S
+    during = [r for r in rows if opened_s < float(r["arrival_s"]) < cooldown_end_s]
+    evidence.observed(f"{failures} failed primary calls before the breaker opened; {n} rounds while "
+                      f"open, slowest extraction or answer {slowest:.2f} s; primary calls during the "
+                      f"cooldown: {len(during)}")
+    assert failures <= threshold, (
+        f"the breaker opened only after {failures} failed calls in a row; it should open after {threshold}")
+    assert not during, (
+        f"the app called the failing primary {len(during)} time(s) during the {cooldown_s:g} s "
+        "after its breaker opened")
+    assert slowest <= 1.0, (
+        f"a request took {slowest:.2f} s to fail while the breaker was open; it should fail at once")

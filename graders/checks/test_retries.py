@@ -1,0 +1,296 @@
+"""Retries: transient failures are retried (at most 4 attempts per provider per user request, SDK
+retries included), with capped exponential backoff and full jitter, honouring retry-after, paid for
+from an app-wide retry budget; nothing else is retried, and every way of giving up has its code.
+
+The app's circuit breaker (fallback exercise) opens after five failed calls in a row; so that it
+never hides a retry, no check lets more than four calls fail in a row unless that is the point.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from graders.checks.plugin import check
+from graders.checks.scenario import (
+    CLIENT_MARGIN_S,
+    LOWER_BOUND_SLACK_S,
+    answered,
+    attempts_text,
+    calls,
+    extraction_problem,
+    fault,
+    honest_error,
+    paper_range,
+    percentile,
+    rule,
+    run_all,
+    script,
+    shown,
+    status_text,
+    stream_ending,
+    stream_text,
+    summary_problem,
+)
+
+QUESTION = "What did these trials find?"
+
+
+def _request(app: Any, kind: str, paper_id: str, timeout_s: float) -> Any:
+    if kind == "summary":
+        return app.post("/summaries", {"paper_id": paper_id}, timeout_s=timeout_s)
+    if kind == "extraction":
+        return app.post("/extractions", {"paper_id": paper_id}, timeout_s=timeout_s)
+    if kind == "answer":
+        return app.post("/answers", {"question": QUESTION, "paper_ids": [paper_id, "P0001"]},
+                        timeout_s=timeout_s)
+    if kind == "batch":
+        return app.post("/summaries/batch", {"paper_ids": [paper_id, "P0002"]}, timeout_s=timeout_s)
+    return app.stream("/summaries/stream", {"paper_id": paper_id}, timeout_s=timeout_s)
+
+
+def _result_problem(kind: str, paper_id: str, response: Any) -> str | None:
+    """Why a response to a request that should have succeeded after retrying is not right."""
+    if response.status != 200:
+        return f"answered {status_text(response)}"
+    if kind == "summary":
+        return summary_problem(response.json, paper_id)
+    if kind == "extraction":
+        return extraction_problem(response.json, paper_id)
+    if kind == "answer":
+        body = response.json
+        ok = isinstance(body, dict) and isinstance(body.get("answer"), str) and body["answer"].strip()
+        return None if ok else "the answer is empty"
+    if kind == "batch":
+        items = response.json.get("items") if isinstance(response.json, dict) else None
+        if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+            return "no batch items"
+        if items[0].get("status") != "ok":
+            return f"the retried item is {items[0].get('status')!r}"
+        return summary_problem(items[0], paper_id)
+    ending = stream_ending(response)
+    if ending != ("done", None):
+        return f"the stream ended with {ending}"
+    return summary_problem({"paper_id": paper_id, "summary": stream_text(response)}, paper_id)
+
+
+R1_CASES = [  # paper, endpoint, fault, how many times
+    ("P0101", "extraction", fault("http_error", status=503), 2),
+    ("P0102", "summary", fault("http_error", status=500), 1),
+    ("P0103", "extraction", fault("http_error", status=502), 1),
+    ("P0104", "summary", fault("http_error", status=529), 1),
+    ("P0105", "extraction", fault("reset"), 1),
+    ("P0106", "answer", fault("http_error", status=408), 1),
+    ("P0107", "summary", fault("http_error", status=504), 1),
+    ("P0108", "stream", fault("http_error", status=503), 1),
+    ("P0109", "batch", fault("http_error", status=503), 1),
+]
+
+
+@check(exercise="retries", tag="retries", points=4, time_limit_s=40)
+def test_transient_failures_are_retried_to_success(app, fake, evidence, contract):
+    """503 twice, 500, 502 (HTML page), 529, a reset connection, 408, 504 (HTML page), on every
+    endpoint (the stream before its first text, a batch item): each is retried on the same provider
+    until it succeeds, and the user gets the real answer."""
+    script(fake, [rule(f, times=n, paper_id=p, provider="openai") for p, _, f, n in R1_CASES])
+    evidence.injected("; ".join(f"{kind} of {p}: {f['kind']} {f.get('status', '')} x{n}".replace("  ", " ")
+                                for p, kind, f, n in R1_CASES) + " (one request at a time)")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    for paper_id, kind, injected, times in R1_CASES:
+        response = answered(_request(app, kind, paper_id, limit_s + (4 if kind == "batch" else 0)))
+        rows = calls(evidence.ledger(), paper_id, provider="openai")
+        evidence.observed(f"{kind} of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        what = f"{injected['kind']} {injected.get('status', '')}".strip()
+        problem = _result_problem(kind, paper_id, response)
+        assert problem is None, f"{kind} of {paper_id} after {times} x {what}: {problem}"
+        assert len(rows) == times + 1, (
+            f"{kind} of {paper_id}: {times} x {what} should take {times + 1} calls to the primary "
+            f"provider (retry until it works), but it took {len(rows)}")
+
+
+@check(exercise="retries", tag="retries", points=3, time_limit_s=20)
+def test_non_transient_failures_are_never_retried(app, fake, evidence, contract):
+    """400, 401, 404 and 422 from the provider are answered 502 llm_rejected after one call; a 503
+    carrying x-should-retry: false is answered 503 llm_unavailable after one call."""
+    cases = [("P0121", "extraction", 400), ("P0122", "extraction", 401), ("P0123", "answer", 404),
+             ("P0124", "extraction", 422)]
+    script(fake, [rule(fault("http_error", status=s), times=None, paper_id=p) for p, _, s in cases]
+           + [rule(fault("http_error", status=503, should_retry=False), times=None, paper_id="P0125")])
+    evidence.injected("every call answered: 400 (extraction of P0121), 401 (P0122), 404 (answer over "
+                      "P0123), 422 (P0124), and 503 with x-should-retry: false (extraction of P0125)")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    jobs = [(p, kind, "llm_rejected", f"a {s}") for p, kind, s in cases]
+    jobs.append(("P0125", "extraction", "llm_unavailable", "a 503 with x-should-retry: false"))
+    results = run_all([lambda p=p, k=k: _request(app, k, p, limit_s) for p, k, _, _ in jobs])
+    for (paper_id, kind, code, what), result in zip(jobs, results, strict=True):
+        response = answered(result)
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"{kind} of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        assert len(rows) == 1, (
+            f"{kind} of {paper_id}: {what} must not be retried, but the app made {len(rows)} calls")
+        problem = honest_error(response, code)
+        assert problem is None, f"{kind} of {paper_id} after {what} {problem}"
+
+
+@check(exercise="retries", tag="retries", points=3, time_limit_s=20)
+def test_retry_after_is_honoured_or_the_request_fails_at_once(app, fake, evidence, contract):
+    """A 429 with retry-after-ms 400 is retried no sooner than 400 ms later; a 429 asking for 10 s,
+    which does not fit in the deadline, is answered 429 rate_limited at once, without a retry."""
+    waits, too_long = "P0131", "P0132"
+    script(fake, [rule(fault("http_error", status=429, retry_after_ms=400), times=1, paper_id=waits),
+                  rule(fault("http_error", status=429, retry_after_ms=10_000), times=None,
+                       paper_id=too_long)])
+    evidence.injected(f"extraction of {waits}: one 429 with retry-after-ms 400 (retry-after 1); "
+                      f"extraction of {too_long}: 429 with retry-after-ms 10000 on every call")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    first, second = run_all([lambda: _request(app, "extraction", waits, limit_s),
+                             lambda: _request(app, "extraction", too_long, limit_s)])
+    first, second = answered(first), answered(second)
+    rows_wait = calls(evidence.ledger(), waits)
+    rows_long = calls(evidence.ledger(), too_long)
+    evidence.observed(f"{waits}: {shown(first)}; {attempts_text(rows_wait)}")
+    evidence.observed(f"{too_long}: {shown(second)}; {attempts_text(rows_long)}")
+    problem = extraction_problem(first.json, waits) if first.status == 200 else \
+        f"answered {status_text(first)}"
+    assert problem is None, (
+        f"extraction of {waits}: one 429 asking to wait 400 ms should be waited out and retried; the "
+        f"app {problem}")
+    assert len(rows_wait) == 2, f"extraction of {waits}: expected 2 calls, saw {len(rows_wait)}"
+    gap_s = float(rows_wait[1]["arrival_s"]) - float(rows_wait[0]["finish_s"])
+    evidence.observed(f"the retry of {waits} came {gap_s * 1000:.0f} ms after the 429 (server clock)")
+    assert gap_s >= 0.4 - LOWER_BOUND_SLACK_S, (
+        f"the provider asked for 400 ms (retry-after-ms) but the app retried after {gap_s * 1000:.0f} ms")
+    assert len(rows_long) == 1, (
+        f"extraction of {too_long}: the provider asked to wait 10 s, longer than the deadline, so the "
+        f"app should give up at once; it made {len(rows_long)} calls")
+    problem = honest_error(second, "rate_limited")
+    assert problem is None, f"extraction of {too_long} {problem}"
+    assert second.elapsed_s <= 2.0, (
+        f"extraction of {too_long} took {second.elapsed_s:.1f} s to give up: a wait that cannot fit in "
+        "the deadline should fail the request at once")
+
+
+@check(exercise="retries", tag="parsing", points=2, time_limit_s=20)
+def test_unreadable_200_is_not_retried(app, fake, evidence, contract):
+    """A 200 with an empty body, or an HTML page instead of JSON, is answered 502
+    llm_invalid_output after that one call: it is not a transient failure."""
+    script(fake, [rule(fault("empty_body"), times=None, paper_id="P0141"),
+                  rule(fault("wrong_content_type"), times=None, paper_id="P0142")])
+    evidence.injected("every call for P0141 (extraction): 200 with an empty body; "
+                      "for P0142 (summary): 200 with an HTML page")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    jobs = [("P0141", "extraction", "an empty 200"), ("P0142", "summary", "an HTML 200")]
+    results = run_all([lambda p=p, k=k: _request(app, k, p, limit_s) for p, k, _ in jobs])
+    for (paper_id, kind, what), result in zip(jobs, results, strict=True):
+        response = answered(result)
+        rows = calls(evidence.ledger(), paper_id, provider="openai")
+        evidence.observed(f"{kind} of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        problem = honest_error(response, "llm_invalid_output")
+        assert problem is None, f"{kind} of {paper_id} after {what} {problem}"
+        assert len(rows) == 1, (
+            f"{kind} of {paper_id}: {what} is unusable output, not a transient failure; the app "
+            f"called the primary {len(rows)} times")
+
+
+@check(exercise="retries", tag="retries", points=2, time_limit_s=30)
+def test_attempts_are_capped_at_four(app, fake, evidence, contract):
+    """A provider failing every call (503, or 429 with a short retry-after) gets at most 4
+    attempts per user request, SDK retries included, and the request gives up with the right code
+    (503 llm_unavailable, 429 rate_limited) within the deadline."""
+    cap = contract["max_attempts"]
+    down, limited, healthy = "P0151", "P0152", "P0153"
+    script(fake, [rule(fault("http_error", status=503), times=None, paper_id=down),
+                  rule(fault("http_error", status=429, retry_after_ms=50), times=None, paper_id=limited)])
+    evidence.injected(f"every call for {down}: 503; for {limited}: 429 with retry-after-ms 50; "
+                      f"a healthy extraction of {healthy} between them, and 15 healthy extractions "
+                      "first (they earn the retry budget back)")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    _refill_retry_budget(app, 15)
+    for paper_id, code in ((down, "llm_unavailable"), (healthy, None), (limited, "rate_limited"),
+                           (healthy, None)):
+        response = _request(app, "extraction", paper_id, limit_s)
+        if code is None:
+            continue
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"extraction of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        assert len(rows) <= cap, (
+            f"extraction of {paper_id}: {len(rows)} calls for one user request; at most {cap} allowed")
+        assert len(rows) >= 2, (
+            f"extraction of {paper_id}: a transient failure was never retried (one call only)")
+        problem = honest_error(response, code)
+        assert problem is None, f"extraction of {paper_id}, failing every time, {problem}"
+        assert response.elapsed_s <= limit_s, f"extraction of {paper_id} took {response.elapsed_s:.1f} s"
+
+
+@check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True)
+def test_backoff_is_jittered(app, fake, evidence):
+    """24 extractions, each failing once with a 503, four at a time: the waits before their first
+    retries are spread out (p90 - p10 >= max(30 ms, 0.3 x median)), not a fixed delay."""
+    waves, per_wave, refill = 6, 4, 10
+    papers = paper_range(161, waves * per_wave)
+    script(fake, [rule(fault("http_error", status=503), times=1, paper_id=p) for p in papers])
+    evidence.injected(f"each of {len(papers)} extractions ({papers[0]}..{papers[-1]}) fails once with a "
+                      f"503; sent in {waves} waves of {per_wave} simultaneous requests (app freshly "
+                      f"started), {refill} healthy extractions between waves (they earn back the retry "
+                      "budget a wave spends)")
+    for wave in range(waves):
+        if wave:
+            _refill_retry_budget(app, refill)
+        run_all([lambda p=p: _request(app, "extraction", p, 8.0)
+                 for p in papers[wave * per_wave: (wave + 1) * per_wave]])
+    rows = evidence.ledger()
+    delays = []
+    for paper_id in papers:
+        mine = calls(rows, paper_id, provider="openai")
+        if len(mine) >= 2 and mine[0].get("status") == 503 and mine[0].get("finish_s") is not None:
+            delays.append(float(mine[1]["arrival_s"]) - float(mine[0]["finish_s"]))
+    evidence.observed(f"{len(delays)} first retries; waits (ms): "
+                      + ", ".join(f"{d * 1000:.0f}" for d in sorted(delays)))
+    assert len(delays) >= 20, (
+        f"only {len(delays)} of {len(papers)} calls that failed once were retried, although the retry "
+        "budget was kept topped up")
+    p10, p50, p90 = (percentile(delays, q) for q in (0.1, 0.5, 0.9))
+    spread = p90 - p10
+    needed = max(0.030, 0.3 * p50)
+    evidence.observed(f"p10 {p10 * 1000:.0f} ms, median {p50 * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, "
+                      f"spread {spread * 1000:.0f} ms (needed {needed * 1000:.0f} ms)")
+    assert spread >= needed, (
+        f"the waits before retrying are nearly all the same ({p10 * 1000:.0f} to {p90 * 1000:.0f} ms): "
+        "without jitter, clients that fail together retry together and hit the provider in waves")
+
+
+@check(exercise="retries", tag="retries", points=3, time_limit_s=40)
+def test_retry_budget_limits_retries_during_an_outage(app, fake, evidence, contract):
+    """With every extraction failing (503), 40 user requests (one, then 39 eight at a time) make
+    at most 40 + 10 + 0.2 x 40 attempts in all (the retry budget), though the first one retries."""
+    cap_tokens = contract["retry_budget_max_tokens"]
+    deposit = contract["retry_budget_deposit"]
+    papers = paper_range(181, 40)
+    script(fake, [rule(fault("http_error", status=503), times=None, task="extract")])
+    evidence.injected("every extraction call answers 503; 40 extraction requests for 40 papers, "
+                      "the first alone, the rest 8 at a time (after 10 healthy summaries, which earn "
+                      "some retry budget)")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    _refill_retry_budget(app, 10, kind="summary")
+    responses = [_request(app, "extraction", papers[0], limit_s)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses += list(pool.map(lambda p: _request(app, "extraction", p, limit_s), papers[1:]))
+    rows = [row for row in calls(evidence.ledger(), task="extract") if set(row["paper_ids"]) & set(papers)]
+    allowed = len(papers) + cap_tokens + deposit * len(papers) + 3
+    statuses = sorted({f"{r.status} {r.code}" for r in responses})
+    retried = sum(1 for p in papers if len(calls(rows, p)) > 1)
+    evidence.observed(f"{len(rows)} calls for {len(papers)} requests ({retried} requests retried); "
+                      f"answers: {', '.join(statuses)}")
+    assert retried >= 1, "the app never retried a 503, so it has no retries for a budget to limit"
+    assert len(rows) <= allowed, (
+        f"{len(rows)} calls for {len(papers)} failing requests: more than the retry budget allows "
+        f"({allowed:.0f}); the app multiplies the load on a provider that is down")
+    wrong = [r for r in responses if honest_error(r, "llm_unavailable") is not None]
+    assert not wrong, f"a request that found the provider down answered {shown(wrong[0])}, " \
+                      "not 503 llm_unavailable"
+
+
+def _refill_retry_budget(app: Any, count: int, kind: str = "extraction") -> None:
+    """``count`` healthy requests, eight at a time: each first attempt earns the retry budget 0.2."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda p: _request(app, kind, p, 8.0), paper_range(221, count)))

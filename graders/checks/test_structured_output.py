@@ -1,0 +1,207 @@
+"""Structured output: extractions repair thin disguises of valid JSON without another call, re-ask
+(at most 2 re-asks, 3 generations) for anything else, and answer 502 llm_invalid_output rather
+than ever guessing a value; summaries and answers never come back empty, refused or cut short."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from graders.checks.plugin import check
+from graders.checks.scenario import (
+    CLIENT_MARGIN_S,
+    answered,
+    attempts_text,
+    calls,
+    extraction_problem,
+    fault,
+    honest_error,
+    last_id,
+    rule,
+    run_all,
+    script,
+    shown,
+    status_text,
+    summary_problem,
+)
+
+# Papers whose sample size has four digits, so a string_number drift reads like "1,024".
+BIG_SAMPLES = ["P0019", "P0020", "P0023", "P0024", "P0027", "P0031", "P0037", "P0038", "P0040",
+               "P0041", "P0044", "P0045", "P0049", "P0050", "P0060", "P0061"]
+REPAIRABLE = {
+    "json_fences": fault("json_fences"),
+    "json_prose_wrap": fault("json_prose_wrap"),
+    "json_trailing_comma": fault("json_trailing_comma"),
+    "json_single_quotes": fault("json_single_quotes"),
+    "string_number": fault("schema_drift", variant="string_number"),
+}
+UNREPAIRABLE = {
+    "json_truncated": fault("json_truncated"),
+    "missing_key": fault("schema_drift", variant="missing_key"),
+    "refusal": fault("refusal"),
+    "empty_content": fault("empty_content"),
+}
+
+
+def _extract(app: Any, paper_id: str, limit_s: float) -> Any:
+    return app.post("/extractions", {"paper_id": paper_id}, timeout_s=limit_s)
+
+
+@check(exercise="structured-output", tag="parsing", points=4, time_limit_s=20)
+def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, contract):
+    """A fenced reply, prose around the JSON, a trailing comma, single quotes, and a sample size
+    of "1,234": each becomes the exact extraction (the ground truth) from that one reply."""
+    cases = dict(zip(REPAIRABLE, BIG_SAMPLES, strict=False))
+    script(fake, [rule(REPAIRABLE[name], times=1, paper_id=p) for name, p in cases.items()])
+    evidence.injected("one extraction reply each: " + ", ".join(f"{n} ({p})" for n, p in cases.items()))
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    results = run_all([lambda p=p: _extract(app, p, limit_s) for p in cases.values()])
+    for (name, paper_id), result in zip(cases.items(), results, strict=True):
+        response = answered(result)
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"{name} ({paper_id}): {shown(response)}; {attempts_text(rows)}")
+        assert response.status == 200, (
+            f"a reply with {name} holds valid data in a thin disguise, but the extraction of "
+            f"{paper_id} answered {status_text(response)}")
+        problem = extraction_problem(response.json, paper_id)
+        assert problem is None, f"extraction of {paper_id} from a reply with {name}: {problem}"
+        assert len(rows) == 1, (
+            f"extraction of {paper_id}: a reply with {name} can be repaired, but the app called the "
+            f"model {len(rows)} times")
+
+
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=40)
+def test_combined_disguises_are_repaired(app, fake, evidence, contract):
+    """Generated combinations of the repairable disguises (hypothesis, derandomized: the same
+    12 combinations every run) each become the exact extraction from one reply."""
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    tried: list[str] = []
+    failures: list[str] = []
+
+    @settings(max_examples=12, derandomize=True, database=None, deadline=None,
+              phases=[Phase.explicit, Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(names=st.sets(st.sampled_from(sorted(REPAIRABLE)), min_size=2),
+           paper_id=st.sampled_from(BIG_SAMPLES))
+    def one(names: set[str], paper_id: str) -> None:
+        combo = sorted(names)
+        script(fake, [rule([REPAIRABLE[n] for n in combo], times=1, paper_id=paper_id)])
+        since = last_id(fake)
+        response = _extract(app, paper_id, limit_s)
+        rows = calls(fake.admin.ledger(since), paper_id)
+        label = f"{'+'.join(combo)} on {paper_id}"
+        tried.append(label)
+        problem = None
+        if response.status != 200:
+            problem = f"answered {status_text(response)}"
+        else:
+            problem = extraction_problem(response.json, paper_id)
+        if problem is None and len(rows) != 1:
+            problem = f"{len(rows)} calls instead of one"
+        if problem is not None:
+            failures.append(f"{label}: {problem}")
+
+    one()
+    evidence.injected(f"{len(tried)} extraction replies, each with several disguises at once")
+    evidence.observed("tried: " + "; ".join(tried))
+    if failures:
+        evidence.observed("failed: " + "; ".join(failures))
+    assert not failures, (
+        f"{len(failures)} of {len(tried)} replies with combined disguises were not repaired into the "
+        f"right extraction, e.g. {failures[0]}")
+
+
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20)
+def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
+    """A reply cut at the length limit, one missing a key, a refusal and an empty reply are not
+    guessed at: the app asks again, and the second (good) reply gives the exact extraction."""
+    cases = dict(zip(UNREPAIRABLE, ["P0062", "P0063", "P0064", "P0065"], strict=True))
+    script(fake, [rule(UNREPAIRABLE[name], times=1, paper_id=p) for name, p in cases.items()])
+    evidence.injected("the first extraction reply only: " +
+                      ", ".join(f"{n} ({p})" for n, p in cases.items()))
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    results = run_all([lambda p=p: _extract(app, p, limit_s) for p in cases.values()])
+    for (name, paper_id), result in zip(cases.items(), results, strict=True):
+        response = answered(result)
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"{name} ({paper_id}): {shown(response)}; {attempts_text(rows)}")
+        assert response.status == 200, (
+            f"extraction of {paper_id}: after one reply with {name} the app answered "
+            f"{status_text(response)} instead of asking the model again")
+        problem = extraction_problem(response.json, paper_id)
+        assert problem is None, f"extraction of {paper_id} after a reply with {name}: {problem}"
+        assert len(rows) == 2, (
+            f"extraction of {paper_id}: one unusable reply ({name}) then a good one should take 2 "
+            f"calls; the app made {len(rows)}")
+
+
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=25)
+def test_persistently_broken_output_is_an_honest_502(app, fake, evidence, contract):
+    """When every reply is cut short, missing a key, refused or empty, the extraction is 502
+    llm_invalid_output after at most 3 generations (never a guessed value); a 200 with an empty
+    body is 502 llm_invalid_output at once, without re-asking."""
+    generations = contract["max_generations"]
+    cases = dict(zip(UNREPAIRABLE, ["P0066", "P0067", "P0068", "P0069"], strict=True))
+    cases["empty_body"] = "P0070"
+    faults = {**UNREPAIRABLE, "empty_body": fault("empty_body")}
+    script(fake, [rule(faults[name], times=None, paper_id=p) for name, p in cases.items()])
+    evidence.injected("every extraction reply: " + ", ".join(f"{n} ({p})" for n, p in cases.items()))
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    results = run_all([lambda p=p: _extract(app, p, limit_s) for p in cases.values()])
+    for (name, paper_id), result in zip(cases.items(), results, strict=True):
+        response = answered(result)
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"{name} ({paper_id}): {shown(response)}; {attempts_text(rows)}")
+        problem = honest_error(response, "llm_invalid_output")
+        assert problem is None, f"extraction of {paper_id} when every reply has {name} {problem}"
+        allowed = 1 if name == "empty_body" else generations
+        assert len(rows) <= allowed, (
+            f"extraction of {paper_id}: {len(rows)} calls for replies with {name}; at most {allowed} "
+            + ("(an unreadable body is not a generation: no re-ask)" if allowed == 1 else
+               "generations are allowed"))
+
+
+@check(exercise="structured-output", tag="correctness", points=2, time_limit_s=25)
+def test_summaries_and_answers_are_never_empty_or_refused(app, fake, evidence, contract):
+    """A refused summary or an empty answer, once, is asked again and answered with the real
+    text; when every reply is empty or refused, the user gets 502 llm_invalid_output, never a 200
+    with an empty text."""
+    once_summary, once_answer, always_summary, always_answer = "P0071", "P0072", "P0073", "P0074"
+    script(fake, [rule(fault("refusal"), times=1, paper_id=once_summary),
+                  rule(fault("empty_content"), times=1, paper_id=once_answer),
+                  rule(fault("empty_content"), times=None, paper_id=always_summary),
+                  rule(fault("refusal"), times=None, paper_id=always_answer)])
+    evidence.injected(f"summary of {once_summary}: refused once; answer over {once_answer}: empty "
+                      f"once; summary of {always_summary}: always empty; answer over "
+                      f"{always_answer}: always refused (any provider)")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    question = "What did this trial find?"
+    results = run_all([
+        lambda: app.post("/summaries", {"paper_id": once_summary}, timeout_s=limit_s),
+        lambda: app.post("/answers", {"question": question, "paper_ids": [once_answer]}, timeout_s=limit_s),
+        lambda: app.post("/summaries", {"paper_id": always_summary}, timeout_s=limit_s),
+        lambda: app.post("/answers", {"question": question, "paper_ids": [always_answer]},
+                         timeout_s=limit_s),
+    ])
+    first, second, third, fourth = (answered(r) for r in results)
+    for label, paper_id, response in (("summary", once_summary, first), ("answer", once_answer, second),
+                                      ("summary", always_summary, third),
+                                      ("answer", always_answer, fourth)):
+        evidence.observed(f"{label} of {paper_id}: {shown(response)}; "
+                          f"{attempts_text(calls(evidence.ledger(), paper_id))}")
+    assert first.status == 200, (
+        f"summary of {once_summary}: one refusal, then a good reply, but the app answered "
+        f"{status_text(first)}")
+    problem = summary_problem(first.json, once_summary)
+    assert problem is None, f"summary of {once_summary} after a refusal: {problem}"
+    answer = second.json.get("answer") if isinstance(second.json, dict) else None
+    assert second.status == 200 and isinstance(answer, str) and answer.strip(), (
+        f"answer over {once_answer}: one empty reply, then a good one, but the app answered "
+        f"{status_text(second)}" + (" with an empty answer" if second.status == 200 else ""))
+    for label, paper_id, response in (("summary", always_summary, third),
+                                      ("answer", always_answer, fourth)):
+        problem = honest_error(response, "llm_invalid_output")
+        assert problem is None, (
+            f"{label} of {paper_id}, when every reply is empty or refused, {problem}")

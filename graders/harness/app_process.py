@@ -1,0 +1,214 @@
+"""The candidate's app as a subprocess: start it from its manifest, wait for health, stop it.
+
+:class:`AppManager` owns the one running app of a grading session and restarts it when a check
+needs a fresh one, when a new exercise module starts, or when the previous check left it hung or
+dead. Its output is kept as a bounded tail (:class:`OutputTail`) for the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from graders.harness.jail import EXEC_FAILED, JAIL_FAILED
+from graders.harness.sandbox import Sandbox
+
+TAIL_BYTES = 32 * 1024
+STOP_GRACE_S = 3.0
+_PYTHON_NAMES = ("python", "python3", f"python3.{__import__('sys').version_info.minor}")
+
+
+class AppStartError(Exception):
+    """The app did not become healthy: the candidate's failure to start. ``log_tail`` is its output."""
+
+    def __init__(self, message: str, log_tail: str) -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+class SandboxError(Exception):
+    """The sandbox itself could not be set up (a harness problem, never the candidate's)."""
+
+
+class OutputTail:
+    """Reads a pipe to its end in a thread, keeping only the last ``limit_bytes`` and a byte count."""
+
+    def __init__(self, stream: IO[bytes], limit_bytes: int = TAIL_BYTES) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._kept = 0
+        self._limit = limit_bytes
+        self.total_bytes = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True,
+                                        name="app-output")
+        self._thread.start()
+
+    def _pump(self, stream: IO[bytes]) -> None:
+        for chunk in iter(lambda: stream.read1(4096), b""):  # type: ignore[attr-defined]
+            with self._lock:
+                self._chunks.append(chunk)
+                self._kept += len(chunk)
+                self.total_bytes += len(chunk)
+                while self._kept - len(self._chunks[0]) >= self._limit:
+                    self._kept -= len(self._chunks.popleft())
+        stream.close()
+
+    def text(self) -> str:
+        """The kept tail, decoded; says how much was cut when the output was longer."""
+        with self._lock:
+            data = b"".join(self._chunks)[-self._limit:]
+            total = self.total_bytes
+        cut = f"[... {total - len(data)} earlier bytes not kept ...]\n" if total > len(data) else ""
+        return cut + data.decode("utf-8", "replace")
+
+    def join(self, timeout_s: float) -> None:
+        self._thread.join(timeout_s)
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchSpec:
+    """Everything needed to start the app; ``env`` is the complete environment it gets."""
+
+    argv_template: tuple[str, ...]
+    health: str
+    cwd: Path
+    env: Mapping[str, str]
+    python: str
+    sandbox: Sandbox = field(default_factory=Sandbox)
+    startup_limit_s: float = 30.0
+
+    def argv(self, port: int) -> list[str]:
+        argv = [part.replace("{port}", str(port)) for part in self.argv_template]
+        if argv[0] in _PYTHON_NAMES:
+            argv[0] = self.python
+        return argv
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class AppProcess:
+    """One run of the app. :meth:`start` returns once it answers health, or raises AppStartError."""
+
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        argv = spec.sandbox.wrap(spec.argv(self.port), spec.cwd, spec.env)
+        self._proc = subprocess.Popen(argv, cwd=spec.cwd, env=dict(spec.env), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        assert self._proc.stdout is not None
+        self.output = OutputTail(self._proc.stdout)
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def wait_healthy(self) -> None:
+        """Poll ``GET health`` until 200; AppStartError if it exits or the limit passes first."""
+        deadline = time.monotonic() + self.spec.startup_limit_s
+        with httpx.Client(base_url=self.base_url, timeout=1.0) as client:
+            while time.monotonic() < deadline:
+                code = self._proc.poll()
+                if code is not None:
+                    self._exited(code)
+                try:
+                    if client.get(self.spec.health).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)
+        self.stop()
+        raise AppStartError(f"the app did not answer GET {self.spec.health} with 200 within "
+                            f"{self.spec.startup_limit_s:g} s of starting", self.output.text())
+
+    def _exited(self, code: int) -> None:
+        self.output.join(2.0)
+        tail = self.output.text()
+        if code == JAIL_FAILED and "faultfirst-jail:" in tail:
+            raise SandboxError(f"the sandbox could not start the app: {tail.strip()}")
+        what = "could not be run" if code == EXEC_FAILED else f"exited with status {code}"
+        raise AppStartError(f"the app {what} before answering GET {self.spec.health}", tail)
+
+    def stop(self) -> None:
+        """Stop the app and everything in its process group: SIGTERM, then SIGKILL."""
+        if self._proc.poll() is None:
+            self._signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(STOP_GRACE_S)
+        self._signal(signal.SIGKILL)
+        self._proc.wait()
+        self.output.join(2.0)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
+
+
+class AppManager:
+    """The session's app: started on demand, restarted per module, on request, or when unhealthy."""
+
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.current: AppProcess | None = None
+        self._key: str | None = None
+        self._dirty = False
+        self.starts = 0
+
+    def ensure(self, key: str, fresh: bool = False) -> AppProcess:
+        """A healthy app for a check of group ``key`` (its module); restarts it when needed.
+
+        Raises AppStartError (the candidate's app did not start) or SandboxError.
+        """
+        # A new module gets a new app, except that the first module adopts the app started
+        # before any check ran (it is fresh).
+        new_group = self._key is not None and key != self._key
+        needs_restart = (self.current is None or fresh or self._dirty or new_group
+                         or not self.current.alive)
+        if needs_restart:
+            self.restart()
+        self._key = key
+        assert self.current is not None
+        return self.current
+
+    def restart(self) -> AppProcess:
+        self.stop()
+        self._dirty = False
+        self.starts += 1
+        app = AppProcess(self.spec)
+        self.current = app
+        app.wait_healthy()
+        return app
+
+    def mark_dirty(self) -> None:
+        """The last check may have left the app hung: the next check gets a fresh one."""
+        self._dirty = True
+
+    def log_tail(self) -> str:
+        return self.current.output.text() if self.current is not None else ""
+
+    def stop(self) -> None:
+        if self.current is not None:
+            self.current.stop()
+            self.current = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"starts": self.starts, "argv": list(self.spec.argv_template),
+                "cwd": str(self.spec.cwd)}

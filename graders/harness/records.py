@@ -1,0 +1,65 @@
+"""One check's raw result, as the inner session reports it and the outer process scores it.
+
+Records cross a process boundary as JSON lines (:meth:`CheckRecord.to_json` /
+:meth:`CheckRecord.from_json`); every field is plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+VERDICTS = ("pass", "fail", "grader-error", "not-run")
+LEVELS = ("calm", "realistic", "stormy", "hurricane")
+TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming", "cost",
+        "correctness")
+SOAK = "soak"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    """What happened to one check.
+
+    ``verdict`` is one of :data:`VERDICTS`: ``pass``; ``fail`` (the candidate's code did not hold
+    the contract; ``why`` says how); ``grader-error`` (the harness or the check itself broke:
+    never counted against the candidate; ``detail`` holds the traceback); ``not-run`` (the check
+    does not apply: ``why`` says why). ``credit`` is the share of ``points`` a passing check
+    earns (1.0 unless the check gave partial credit). ``ledger`` holds the fake LLM's rows seen
+    during the check (at most a few hundred; ``ledger_dropped`` counts the rest), for the
+    report's timeline.
+    """
+
+    nodeid: str
+    name: str
+    exercise: str
+    tag: str
+    points: float
+    levels: tuple[str, ...] = LEVELS
+    verdict: str = "not-run"
+    why: str = ""
+    doc: str = ""
+    injected: tuple[str, ...] = ()
+    observed: tuple[str, ...] = ()
+    duration_s: float = 0.0
+    credit: float = 1.0
+    ledger: tuple[dict[str, Any], ...] = ()
+    ledger_dropped: int = 0
+    detail: str = ""
+    app_log_tail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["levels"] = list(self.levels)
+        data["injected"] = list(self.injected)
+        data["observed"] = list(self.observed)
+        data["ledger"] = list(self.ledger)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckRecord:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        for name in ("levels", "injected", "observed", "ledger"):
+            if name in known:
+                known[name] = tuple(known[name])
+        return cls(**known)

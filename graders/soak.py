@@ -1,0 +1,385 @@
+"""The soak: many mixed user requests against an app under a level's own random faults, each
+classified against the ground truth.
+
+Every outcome is one of four verdicts:
+
+- ``correct``: the right data (the exact summary, the true extraction, every citation mapped to
+  the right paper, a stream that ends with ``done`` after the whole summary), or the documented
+  error for a request that should fail (404 ``not_found`` for an unknown paper);
+- ``honest_error``: a documented error code with its status (``llm_timeout`` 504, ...), or a batch
+  whose failed items carry documented codes and whose ``ok`` items are right;
+- ``silently_wrong``: a 200 that looks fine but is not: a wrong value, a dropped or invalid
+  citation, a truncated summary presented as whole, an empty result (the worst outcome);
+- ``server_error``: a 500, an undocumented code or status, a connection error, a broken event
+  stream, or no answer within the deadline plus a margin.
+
+:func:`soak_requests` makes a deterministic mix of requests from a seed; :func:`run_soak` sends
+them, a few at a time, and classifies each response with :func:`classify`. Nothing here imports
+the candidate's code; the ground truth is the fake LLM's corpus.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from fake_llm.corpus import CORPUS_SIZE, get_paper
+
+CORRECT, HONEST, WRONG, SERVER = "correct", "honest_error", "silently_wrong", "server_error"
+VERDICTS = (CORRECT, HONEST, WRONG, SERVER)
+KINDS = ("summary", "extraction", "answer", "batch", "stream")
+PATHS = {"summary": "/summaries", "extraction": "/extractions", "answer": "/answers",
+         "batch": "/summaries/batch", "stream": "/summaries/stream"}
+# How many requests, and the least share that must be correct, per level. The floors sit well
+# below what a sound solution gets, so that a verdict does not flip from run to run.
+SIZES = {"calm": 30, "realistic": 80, "stormy": 120, "hurricane": 120}
+FLOORS = {"calm": 0.95, "realistic": 0.80, "stormy": 0.65, "hurricane": 0.50}
+DEFAULT_SIZE, DEFAULT_FLOOR = 80, 0.50
+CONCURRENCY = 8
+
+DEADLINE_S = {"summary": 4.0, "extraction": 4.0, "answer": 4.0, "batch": 8.0}
+FIRST_EVENT_S, MAX_GAP_S = 2.0, 1.5
+MARGIN_S = 2.5
+STREAM_LIMIT_S = 60.0
+HONEST_STATUS = {
+    "llm_timeout": 504, "llm_unavailable": 503, "llm_invalid_output": 502, "llm_rejected": 502,
+    "llm_incomplete": 502, "rate_limited": 429, "budget_exceeded": 402, "not_found": 404,
+    "bad_request": 400,
+}
+UNKNOWN_PAPER = "P9999"
+QUESTION = "What did these trials find, and in whom?"
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True, slots=True)
+class SoakRequest:
+    """One user request: its kind, the path it is sent to, and its JSON body."""
+
+    index: int
+    kind: str
+    body: dict[str, Any]
+
+    @property
+    def path(self) -> str:
+        return PATHS[self.kind]
+
+
+@dataclass(slots=True)
+class SoakResponse:
+    """What the app did with one request, as the soak client saw it.
+
+    ``events`` holds ``(event, data, at_s)`` for a stream; ``failure`` says why there was no
+    (complete) answer: a connection error or a time limit.
+    """
+
+    status: int | None = None
+    body: Any = None
+    events: list[tuple[str, Any, float]] | None = None
+    elapsed_s: float = 0.0
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A request, what came back, its verdict and the reason for it."""
+
+    request: SoakRequest
+    response: SoakResponse
+    verdict: str
+    reason: str
+
+
+@dataclass
+class SoakReport:
+    """Every outcome of a soak run, with counts per verdict."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counted = Counter(outcome.verdict for outcome in self.outcomes)
+        return {verdict: counted.get(verdict, 0) for verdict in VERDICTS}
+
+    @property
+    def correct_share(self) -> float:
+        return self.counts[CORRECT] / len(self.outcomes) if self.outcomes else 0.0
+
+    def examples(self, verdict: str, limit: int = 3) -> list[Outcome]:
+        return [o for o in self.outcomes if o.verdict == verdict][:limit]
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+def soak_requests(n: int, seed: int) -> list[SoakRequest]:
+    """``n`` mixed requests, the same for the same ``(n, seed)``: mostly summaries, extractions and
+    answers, some batches and streams, and a few about a paper that does not exist."""
+    rng = random.Random(f"faultfirst-soak-{seed}")
+    weights = {"summary": 26, "extraction": 26, "answer": 20, "batch": 10, "stream": 18}
+    kinds = rng.choices(list(weights), weights=list(weights.values()), k=n)
+    requests = []
+    for index, kind in enumerate(kinds):
+        requests.append(SoakRequest(index, kind, _body(kind, rng)))
+    return requests
+
+
+def _paper_ids(rng: random.Random, k: int) -> list[str]:
+    return [f"P{n:04d}" for n in rng.sample(range(1, CORPUS_SIZE + 1), k)]
+
+
+def _body(kind: str, rng: random.Random) -> dict[str, Any]:
+    unknown = rng.random() < 0.04
+    if kind == "answer":
+        ids = _paper_ids(rng, rng.randint(1, 4))
+        return {"question": QUESTION, "paper_ids": [*ids[:-1], UNKNOWN_PAPER] if unknown else ids}
+    if kind == "batch":
+        ids = _paper_ids(rng, rng.randint(2, 5))
+        return {"paper_ids": [*ids[:-1], UNKNOWN_PAPER] if unknown else ids}
+    return {"paper_id": UNKNOWN_PAPER if unknown else _paper_ids(rng, 1)[0]}
+
+
+# --- classification ------------------------------------------------------------------------------
+
+def classify(kind: str, request: Mapping[str, Any], response: SoakResponse) -> str:
+    """The verdict for one response to a ``kind`` request whose JSON body was ``request``."""
+    return explain(kind, request, response)[0]
+
+
+def explain(kind: str, request: Mapping[str, Any], response: SoakResponse) -> tuple[str, str]:
+    """``(verdict, reason)`` for one response; the reason is one plain sentence."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown request kind {kind!r}; expected one of {KINDS}")
+    if response.failure is not None:
+        return SERVER, response.failure
+    limit_s = DEADLINE_S.get(kind)
+    if limit_s is not None and response.elapsed_s > limit_s + MARGIN_S:
+        return SERVER, f"answered after {response.elapsed_s:.1f} s (deadline {limit_s:g} s)"
+    unknown = _mentions_unknown(kind, request)
+    if response.status != 200:
+        verdict, reason = _error_verdict(response.status, response.body, unknown)
+        if kind == "batch" and verdict == CORRECT:  # an unknown id fails its item, not the batch
+            return HONEST, reason
+        return verdict, reason
+    if unknown and kind != "batch":
+        return WRONG, "a 200 for a paper that does not exist"
+    if kind == "stream":
+        return _stream_verdict(request, response)
+    body = response.body
+    if not isinstance(body, dict):
+        return WRONG, "a 200 whose body is not a JSON object"
+    if kind == "summary":
+        return _judged(_summary_problem(body, str(request["paper_id"])))
+    if kind == "extraction":
+        return _judged(_extraction_problem(body, str(request["paper_id"])))
+    if kind == "answer":
+        return _judged(_answer_problem(body, list(request["paper_ids"])))
+    return _batch_verdict(body, list(request["paper_ids"]))
+
+
+def _mentions_unknown(kind: str, request: Mapping[str, Any]) -> bool:
+    ids = request.get("paper_ids") if kind in ("answer", "batch") else [request.get("paper_id")]
+    return any(get_paper(str(pid)) is None for pid in ids or [])
+
+
+def _judged(problem: str | None) -> tuple[str, str]:
+    return (CORRECT, "the right data") if problem is None else (WRONG, problem)
+
+
+def _error_code(body: Any) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _error_verdict(status: int | None, body: Any, unknown: bool) -> tuple[str, str]:
+    code = _error_code(body)
+    if code is None or HONEST_STATUS.get(code) != status:
+        return SERVER, f"answered {status} {code or '(no documented error code)'}"
+    if unknown and code == "not_found":
+        return CORRECT, "404 not_found for a paper that does not exist"
+    if code in ("not_found", "bad_request"):
+        return SERVER, f"{status} {code} for a valid request"
+    return HONEST, f"{status} {code}"
+
+
+def _summary_problem(body: Mapping[str, Any], paper_id: str) -> str | None:
+    paper = get_paper(paper_id)
+    assert paper is not None
+    if body.get("paper_id") != paper_id:
+        return f"a summary for {body.get('paper_id')!r}, not {paper_id}"
+    text = body.get("summary")
+    if not isinstance(text, str) or not text.strip():
+        return "an empty summary"
+    if text.split() != paper.summary().split():
+        return f"a summary that is not the model's ({len(text)} of {len(paper.summary())} characters)"
+    return None
+
+
+def _extraction_problem(body: Mapping[str, Any], paper_id: str) -> str | None:
+    paper = get_paper(paper_id)
+    assert paper is not None
+    if body.get("paper_id") != paper_id:
+        return f"an extraction for {body.get('paper_id')!r}, not {paper_id}"
+    for name, want in paper.truth().items():
+        got = body.get(name)
+        if got != want or type(got) is not type(want):
+            return f"{name} is {got!r}, the truth is {want!r}"
+    return None
+
+
+def _answer_problem(body: Mapping[str, Any], paper_ids: list[str]) -> str | None:
+    text, citations = body.get("answer"), body.get("citations")
+    if not isinstance(text, str) or not text.strip():
+        return "an empty answer"
+    k = len(paper_ids)
+    markers = {int(m) for m in _MARKER.findall(text)}
+    invalid = sorted(m for m in markers if not 1 <= m <= k)
+    if invalid:
+        return f"the answer cites {invalid} over {k} source(s)"
+    want = [{"marker": n, "paper_id": pid} for n, pid in enumerate(paper_ids, start=1)]
+    got = [{"marker": c.get("marker"), "paper_id": c.get("paper_id")} if isinstance(c, dict) else c
+           for c in citations or []] if isinstance(citations, list) else None
+    if got != want:
+        return f"citations {got} instead of {want}"
+    if markers != set(range(1, k + 1)):
+        return f"the answer text cites {sorted(markers)}, not every source"
+    return None
+
+
+def _batch_verdict(body: Mapping[str, Any], paper_ids: list[str]) -> tuple[str, str]:
+    items = body.get("items")
+    if not isinstance(items, list) or [i.get("paper_id") if isinstance(i, dict) else None
+                                       for i in items] != paper_ids:
+        return WRONG, "the batch's items are not one per requested id, in order"
+    errors = []
+    for item in items:
+        paper_id = item["paper_id"]
+        if item.get("status") == "ok":
+            if get_paper(paper_id) is None:
+                return WRONG, f"item {paper_id} is ok, but there is no such paper"
+            problem = _summary_problem(item, paper_id)
+            if problem is not None:
+                return WRONG, f"item {paper_id}: {problem}"
+            continue
+        code = _error_code(item)
+        if item.get("status") != "error" or code not in HONEST_STATUS:
+            return SERVER, f"item {paper_id} is {item.get('status')!r} with code {code!r}"
+        if get_paper(paper_id) is None and code != "not_found":
+            return SERVER, f"item {paper_id} (no such paper) has code {code}"
+        if get_paper(paper_id) is not None and code in ("not_found", "bad_request"):
+            return SERVER, f"item {paper_id} has code {code}"
+        if get_paper(paper_id) is not None:
+            errors.append(f"{paper_id} {code}")
+    if errors:
+        return HONEST, "items with honest errors: " + ", ".join(errors)
+    return CORRECT, "every item right"
+
+
+def _stream_verdict(request: Mapping[str, Any], response: SoakResponse) -> tuple[str, str]:
+    events = response.events
+    if events is None:
+        return SERVER, "a 200 that is not an event stream"
+    if not events:
+        return SERVER, "an event stream with no events"
+    if events[0][2] > FIRST_EVENT_S + MARGIN_S:
+        return SERVER, f"the first event came after {events[0][2]:.1f} s"
+    times = [at for _, _, at in events]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    if gaps and max(gaps) > MAX_GAP_S + MARGIN_S:
+        return SERVER, f"the stream went silent for {max(gaps):.1f} s"
+    kinds = [event for event, _, _ in events]
+    ends = [i for i, event in enumerate(kinds) if event in ("done", "error")]
+    if not ends:
+        text = "".join(str(d.get("text", "")) for e, d, _ in events if e == "delta" and isinstance(d, dict))
+        return (WRONG if text else SERVER), "the stream stopped without a done or error event"
+    if len(ends) > 1 or ends[0] != len(kinds) - 1:
+        return SERVER, "events after the end of the stream"
+    event, data, _ = events[-1]
+    if event == "error":
+        code = data.get("code") if isinstance(data, dict) else None
+        if code in HONEST_STATUS and code not in ("not_found", "bad_request"):
+            return HONEST, f"error event {code}"
+        return SERVER, f"error event with code {code!r}"
+    text = "".join(str(d.get("text", "")) for e, d, _ in events if e == "delta" and isinstance(d, dict))
+    return _judged(_summary_problem({"paper_id": request["paper_id"], "summary": text},
+                                    str(request["paper_id"])))
+
+
+# --- running -------------------------------------------------------------------------------------
+
+def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = CONCURRENCY) -> SoakReport:
+    """Send every request, ``concurrency`` at a time, and classify each response."""
+    started = time.monotonic()
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
+    with httpx.Client(base_url=base_url.rstrip("/"), limits=limits) as client, \
+            ThreadPoolExecutor(max_workers=concurrency) as pool:
+        responses = list(pool.map(lambda r: send(client, r), requests))
+    report = SoakReport(elapsed_s=time.monotonic() - started)
+    for request, response in zip(requests, responses, strict=True):
+        verdict, reason = explain(request.kind, request.body, response)
+        report.outcomes.append(Outcome(request, response, verdict, reason))
+    return report
+
+
+def send(client: httpx.Client, request: SoakRequest) -> SoakResponse:
+    """One request; never raises for what the app does (that becomes the response's ``failure``)."""
+    started = time.monotonic()
+    try:
+        if request.kind == "stream":
+            return _send_stream(client, request, started)
+        timeout = DEADLINE_S[request.kind] + MARGIN_S
+        response = client.post(request.path, json=request.body, timeout=timeout)
+        return SoakResponse(response.status_code, _json(response.text),
+                            elapsed_s=time.monotonic() - started)
+    except httpx.TimeoutException:
+        return SoakResponse(elapsed_s=time.monotonic() - started,
+                            failure=f"no answer within {time.monotonic() - started:.1f} s")
+    except httpx.HTTPError as error:
+        return SoakResponse(elapsed_s=time.monotonic() - started,
+                            failure=f"connection error: {type(error).__name__}")
+
+
+def _send_stream(client: httpx.Client, request: SoakRequest, started: float) -> SoakResponse:
+    # The read timeout bounds every silence (the first event's wait included); the loop bounds
+    # the whole stream.
+    timeout = httpx.Timeout(5.0, read=max(FIRST_EVENT_S, MAX_GAP_S) + MARGIN_S)
+    with client.stream("POST", request.path, json=request.body, timeout=timeout) as response:
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            return SoakResponse(response.status_code, _json(response.read().decode("utf-8", "replace")),
+                                elapsed_s=time.monotonic() - started)
+        events: list[tuple[str, Any, float]] = []
+        event, data = "", []
+        for line in response.iter_lines():
+            if time.monotonic() - started > STREAM_LIMIT_S:
+                return SoakResponse(response.status_code, events=events,
+                                    failure=f"the stream was still going after {STREAM_LIMIT_S:g} s")
+            if line:
+                name, _, value = line.partition(":")
+                if name == "event":
+                    event = value.strip()
+                elif name == "data":
+                    data.append(value.removeprefix(" "))
+                continue
+            if event or data:
+                events.append((event or "message", _json("\n".join(data)), time.monotonic() - started))
+            event, data = "", []
+        if event or data:
+            events.append((event or "message", _json("\n".join(data)), time.monotonic() - started))
+        return SoakResponse(response.status_code, events=events, elapsed_s=time.monotonic() - started)
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

@@ -1,0 +1,50 @@
+"""The reliability policy: every number the app promises its users, in one place.
+
+The defaults are the contract the exercises state; tests pass smaller or larger values to make a
+behaviour quick to observe. Times are seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The request schema's limit: known before any Policy object exists, so not a Policy field.
+BATCH_MAX_ITEMS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How long the app waits, how often it retries, and how much it may spend."""
+
+    # Deadlines, measured from the request's arrival.
+    request_deadline_s: float = 4.0  # /summaries, /extractions, /answers
+    batch_deadline_s: float = 8.0  # /summaries/batch as a whole
+    stream_first_event_s: float = 2.0  # /summaries/stream: first event to the user
+    stream_idle_s: float = 1.5  # longest gap between upstream events once streaming
+    # Answer a little before the deadline: serialising and the trip back take time too.
+    deadline_margin_s: float = 0.2
+
+    # One attempt. Long enough for the slow model's usual answer, short enough to retry a spike.
+    attempt_timeout_s: float = 1.5
+    connect_timeout_s: float = 0.5
+    min_attempt_s: float = 0.05  # no retry unless at least this much time remains after the wait
+
+    # Retries (per provider, per user request; per item in a batch).
+    max_attempts: int = 4
+    backoff_base_s: float = 0.1
+    backoff_cap_s: float = 1.0
+    retry_budget_capacity: float = 10.0
+    retry_budget_deposit: float = 0.2
+
+    # Circuit breaker, per provider.
+    breaker_failure_threshold: int = 5
+    breaker_cooldown_s: float = 2.0
+
+    # Fallback (summaries): time kept back from the primary so the secondary has a fair chance.
+    fallback_reserve_s: float = 1.5
+
+    # Structured output: the first generation plus at most two re-asks.
+    max_generations: int = 3
+
+    # Batches (at most BATCH_MAX_ITEMS papers each).
+    batch_concurrency: int = 4
