@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 from fake_llm.cli import add_serve_arguments, run_serve
+from fake_llm.profiles import LEVELS
 from faultfirst.catalogue import CatalogueError, load_catalogue
-
-LEVELS = ("calm", "realistic", "stormy", "hurricane")
 
 
 def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +69,46 @@ def run_new_candidate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_calibrate(args: argparse.Namespace) -> int:
+    """Grade the starter, the flawed solutions and the reference at each level; table and plot."""
+    from faultfirst.calibrate import calibrate, table
+    from faultfirst.export import ExportError, choose_exercises
+    from faultfirst.plot import score_plot_svg
+
+    levels = [level.strip() for level in args.levels.split(",") if level.strip()]
+    unknown = [level for level in levels if level not in LEVELS]
+    if unknown or not levels:
+        print(f"error: unknown level(s) {', '.join(unknown) or '(none)'}; valid: {', '.join(LEVELS)}",
+              file=sys.stderr)
+        return 2
+    try:
+        exercises = [e.slug for e in choose_exercises(args.exercises.split(","))] if args.exercises \
+            else None
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    def progress(name: str, level: str, score: float) -> None:
+        print(f"  {name:<40} {level:<10} {score:5.1f}%", flush=True)
+
+    result = calibrate(levels, exercises, seed=args.seed, out=out / "reports", on_score=progress)
+    text = table(result)
+    best = result.best_level()
+    (out / "calibration.md").write_text(text + "\n", encoding="utf-8")
+    (out / "calibration.svg").write_text(score_plot_svg(result), encoding="utf-8")
+    print(f"\n{text}\n\nbest separation at level: {best}\n"
+          f"table: {out / 'calibration.md'}\nplot:  {out / 'calibration.svg'}")
+    return 0
+
+
+def run_demo_command(args: argparse.Namespace) -> int:
+    from faultfirst.demo import run_demo
+
+    return run_demo(Path(args.out) if args.out else None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faultfirst",
@@ -93,6 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--out", required=True, help="a new or empty directory")
     new.add_argument("--name", default="candidate", help="the candidate's name, for the README")
     new.set_defaults(run=run_new_candidate)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="grade the known solutions at each level; find the level that separates")
+    calibrate.add_argument("--exercises", help="comma-separated slugs (default: all)")
+    calibrate.add_argument("--levels", default=",".join(LEVELS),
+                           help=f"comma-separated levels (default: {','.join(LEVELS)})")
+    calibrate.add_argument("--seed", type=int, default=0, help="chaos seed (default 0)")
+    calibrate.add_argument("--out", default="faultfirst-calibration",
+                           help="where to write the table, the plot and the reports")
+    calibrate.set_defaults(run=run_calibrate)
+
+    demo = commands.add_parser("demo", help="the whole flow on the defaults: export, grade, compare")
+    demo.add_argument("--out", help="where to put the demo's repos and reports (default: a temp dir)")
+    demo.set_defaults(run=run_demo_command)
     return parser
 
 

@@ -89,7 +89,8 @@ def _copy_tree(source: Path, target: Path) -> None:
         shutil.copy2(path, destination)
 
 
-def _manifest(exercises: list[Exercise], level: str, digest: str) -> str:
+def manifest_text(exercises: Sequence[Exercise], level: str, digest: str) -> str:
+    """The ``faultfirst.toml`` of a repo graded on these exercises at this level."""
     template = tomllib.loads((TEMPLATE_DIR / "faultfirst.toml").read_text(encoding="utf-8"))
     slugs = ", ".join(f'"{e.slug}"' for e in exercises)
     return (
@@ -149,7 +150,7 @@ def export_candidate(slugs: Sequence[str], level: str, out: Path,
         brief.write_text(text, encoding="utf-8")
     _copy_tree(FAKE_LLM_DIR, out / "fake_llm")
     (out / "fake_llm" / "profiles" / "DEFAULT").write_text(level + "\n", encoding="utf-8")
-    (out / "faultfirst.toml").write_text(_manifest(exercises, level, digest), encoding="utf-8")
+    (out / "faultfirst.toml").write_text(manifest_text(exercises, level, digest), encoding="utf-8")
     (out / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
     commit = _git_commit(out, name)
     return ExportResult(out, tuple(e.slug for e in exercises), level, digest, commit)

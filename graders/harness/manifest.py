@@ -22,7 +22,7 @@ from typing import Any
 from graders.harness.records import LEVELS
 
 MANIFEST_NAME = "faultfirst.toml"
-KNOWN_KEYS = ("command", "health", "exercises", "level")
+KNOWN_KEYS = ("command", "health", "exercises", "level", "kit_version", "template_hash")
 
 
 class ManifestError(ValueError):
