@@ -76,7 +76,8 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     fp = fingerprint(wire.provider, body)
     attempt = state.fates.next_attempt(fp)
     knobs = state.profile.knobs(model)
-    plan = state.fates.decide(ctx, knobs, state.profile.digest, fp, attempt)
+    rng = fate_rng(state.seed, state.profile.digest, fp, attempt)
+    plan = state.fates.decide(ctx, knobs, rng)
     key = _api_key(request)
     row = state.ledger.open(
         provider=wire.provider, model=model, task=prompt.task, paper_ids=list(prompt.paper_ids),
@@ -102,8 +103,7 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     row.delay_ms = round(plan.delay_s * 1000, 3)
     headers["x-fake-llm-fault"] = row.fault
     headers["x-request-id" if wire.provider == "openai" else "request-id"] = f"req_{row.id}"
-    content_rng = fate_rng(state.seed, state.profile.digest, fp, attempt, "content")
-    answer = build_answer(ctx, parsed, plan, content_rng)
+    answer = build_answer(ctx, parsed, plan, rng)
     exchange = Exchange(wire, ctx, parsed, plan, row, state.ledger, answer, headers,
                         knobs.stream.chunk_chars, on_close)
     return PlannedResponse(exchange)

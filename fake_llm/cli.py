@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -60,7 +61,11 @@ def run_serve(args: argparse.Namespace) -> int:
           f"  OpenAI base URL:    {base}/v1\n"
           f"  Anthropic base URL: {base}/anthropic\n"
           f"  admin API:          {base}/_chaos/  (profile, script, ledger, reset)", flush=True)
-    uvicorn.Server(uvicorn_config(state, args.host, args.port, args.log_level)).run()
+    server = uvicorn.Server(uvicorn_config(state, args.host, args.port, args.log_level))
+    # Startup objects (FastAPI, pydantic, the corpus) live as long as the server: keep the cyclic
+    # collector from walking them again on every full collection.
+    gc.freeze()
+    server.run()
     return 0
 
 

@@ -34,38 +34,54 @@ CAPTIVE_PAGE = ("<!DOCTYPE html><html><head><title>Just a moment...</title></hea
 
 
 class DisconnectWatch:
-    """Sleeps that end early when the client disconnects."""
+    """Sleeps that end early when the client disconnects.
+
+    A watcher task reads ``receive`` for the disconnect; it is started only for waits long enough
+    to matter and never cancelled: once the response is complete (or the connection is gone)
+    uvicorn's ``receive`` says ``http.disconnect`` and the task ends by itself. Cancelling it
+    instead would leave a traceback cycle holding the request's whole scope for the cyclic
+    garbage collector, which costs a third of the server's time under load.
+    """
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._gone = asyncio.Event()
+        self._gone = False
+        self._waiter: asyncio.Future[bool] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def _watch(self) -> None:
         while True:
             message = await self._receive()
             if message["type"] == "http.disconnect":
-                self._gone.set()
+                self._gone = True
+                if self._waiter is not None and not self._waiter.done():
+                    self._waiter.set_result(True)
                 return
 
     async def sleep(self, seconds: float) -> bool:
         """Wait; returns True if the client has gone away."""
         if seconds <= 0:
-            return self._gone.is_set()
+            return self._gone
+        if seconds < _SHORT_WAIT_S:  # a chunk gap or calm's latency: not worth a watcher
+            await asyncio.sleep(seconds)
+            return self._gone
         if self._task is None:
             self._task = asyncio.ensure_future(self._watch())
-        if seconds < _SHORT_WAIT_S:  # a chunk gap: not worth a wakeup task
-            await asyncio.sleep(seconds)
-            return self._gone.is_set()
+        if self._gone:
+            return True
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(seconds, _resolve, waiter, False)
         try:
-            await asyncio.wait_for(self._gone.wait(), seconds)
-        except TimeoutError:
-            return False
-        return True
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
 
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+
+def _resolve(future: asyncio.Future[bool], value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 def build_answer(ctx: RequestContext, parsed: ParsedRequest, plan: Plan,
@@ -116,7 +132,6 @@ class PlannedResponse(Response):
         try:
             await self._run(ex, watch, send)
         finally:
-            watch.stop()
             ex.ledger.close(ex.row)
             if ex.on_close is not None:
                 ex.on_close()

@@ -36,9 +36,9 @@ def fingerprint(provider: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def fate_rng(seed: int, profile_digest: str, fp: str, attempt: int, stream: str) -> random.Random:
-    """The random source for one decision stream ("latency", "fault", "content") of one fate."""
-    key = f"{seed}|{profile_digest}|{fp}|{attempt}|{stream}".encode()
+def fate_rng(seed: int, profile_digest: str, fp: str, attempt: int) -> random.Random:
+    """The random source of one fate: drawn in a fixed order (latency, fault, content)."""
+    key = f"{seed}|{profile_digest}|{fp}|{attempt}".encode()
     return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
 
 
@@ -163,26 +163,27 @@ class Fates:
                 return rule
         return None
 
-    def decide(self, ctx: RequestContext, knobs: Knobs, digest: str, fp: str, attempt: int) -> Plan:
-        """The plan for one request: a scripted rule's faults, or the profile's draw."""
+    def decide(self, ctx: RequestContext, knobs: Knobs, rng: random.Random) -> Plan:
+        """The plan for one request: a scripted rule's faults, or the profile's draw.
+
+        ``rng`` is the fate's :func:`fate_rng`; the caller goes on drawing from it for content.
+        """
         plan = Plan(chunk_interval_s=knobs.stream.chunk_interval_ms / 1000)
         rule = self.scripted(ctx)
-        fault_rng = fate_rng(self.seed, digest, fp, attempt, "fault")
         if rule is not None:
             for fault in rule.faults:
-                fault.apply(plan, ctx, fault_rng)
+                fault.apply(plan, ctx, rng)
                 plan.faults.append(fault.kind)
             return plan
-        latency_rng = fate_rng(self.seed, digest, fp, attempt, "latency")
-        plan.delay_s = knobs.latency.draw_s(latency_rng) * knobs.model.latency_factor
-        draw = fault_rng.random()
+        plan.delay_s = knobs.latency.draw_s(rng) * knobs.model.latency_factor
+        draw = rng.random()
         threshold = 0.0
         for fault, probability in knobs.faults:
             if probability <= 0 or not fault.applies_to(ctx):
                 continue
             threshold += probability
             if draw < threshold:
-                fault.apply(plan, ctx, fault_rng)
+                fault.apply(plan, ctx, rng)
                 plan.faults.append(fault.kind)
                 break
         return plan
