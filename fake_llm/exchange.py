@@ -70,7 +70,8 @@ class DisconnectWatch:
         if self._gone:
             return True
         loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiter = waiter
         timer = loop.call_later(seconds, _resolve, waiter, False)
         try:
             return await waiter

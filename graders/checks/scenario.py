@@ -293,6 +293,13 @@ def _citations_text(citations: Sequence[Any]) -> str:
     return "[" + ", ".join(parts) + "]"
 
 
+def item_code(item: Any) -> str | None:
+    """A batch item's ``error.code``, or None."""
+    error = item.get("error") if isinstance(item, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
 def stream_text(events: Sequence[tuple[str, Any]]) -> str:
     """The text of a stream's ``delta`` events, joined."""
     return "".join(str(data.get("text", "")) for event, data in events

@@ -14,6 +14,7 @@ from graders.checks.scenario import (
     calls,
     closed_in_time,
     fault,
+    item_code,
     paper_range,
     rule,
     script,
@@ -43,7 +44,7 @@ def _wrong_items(items: list[dict[str, Any]], papers: list[str]) -> list[str]:
     wrong = []
     for item, paper_id in zip(items, papers, strict=True):
         problem = summary_problem(item, paper_id) if item.get("status") == "ok" else \
-            f"status {item.get('status')!r} ({(item.get('error') or {}).get('code')})"
+            f"status {item.get('status')!r} ({item_code(item)})"
         if problem is not None:
             wrong.append(f"{paper_id}: {problem}")
     return wrong
@@ -139,7 +140,7 @@ def test_each_item_has_its_own_status(app, fake, evidence, contract):
     items = _items(response, papers)
     rows = evidence.ledger()
     evidence.observed(f"{shown(response)}; items: " + ", ".join(
-        f"{i.get('paper_id')} {i.get('status')} {(i.get('error') or {}).get('code', '')}".strip()
+        f"{i.get('paper_id')} {i.get('status')} {item_code(i) or ''}".strip()
         for i in items))
     for paper_id in ("P0082", "P0083"):
         evidence.observed(f"{paper_id}: {attempts_text(calls(rows, paper_id))}")
@@ -147,7 +148,7 @@ def test_each_item_has_its_own_status(app, fake, evidence, contract):
     for item in items:
         paper_id = item["paper_id"]
         if paper_id in expected:
-            code = (item.get("error") or {}).get("code") if isinstance(item.get("error"), dict) else None
+            code = item_code(item)
             assert item.get("status") == "error" and code == expected[paper_id], (
                 f"item {paper_id} is {item.get('status')!r} with code {code!r}; it should be an error "
                 f"with code {expected[paper_id]}")
@@ -189,7 +190,7 @@ def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
     assert response.elapsed_s <= deadline_s + CLIENT_MARGIN_S, (
         f"the batch took {response.elapsed_s:.1f} s; it must answer within {deadline_s:g} s")
     item = items[3]
-    code = (item.get("error") or {}).get("code") if isinstance(item.get("error"), dict) else None
+    code = item_code(item)
     # llm_unavailable is honest too when the app's own attempt timeouts ran out before the deadline.
     assert item.get("status") == "error" and code in ("llm_timeout", "llm_unavailable"), (
         f"the hanging paper's item is {item.get('status')!r} with code {code!r}; it should be an "

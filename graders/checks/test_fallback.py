@@ -112,8 +112,8 @@ def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contr
     rows = evidence.ledger()
     evidence.observed(f"batch [P0154, P0155]: {shown(batch)}; P0154 {attempts_text(calls(rows, 'P0154'))}")
     items = batch.json.get("items") if isinstance(batch.json, dict) else None
-    assert batch.status == 200 and isinstance(items, list) and len(items) == 2, (
-        f"the batch answered {shown(batch)}")
+    assert batch.status == 200 and isinstance(items, list) and len(items) == 2 \
+        and all(isinstance(item, dict) for item in items), f"the batch answered {shown(batch)}"
     problem = _fallback_problem(items[0], "P0154", calls(rows, "P0154"))
     assert problem is None, f"batch item P0154 with the primary down: {problem}"
     healthy = items[1]
