@@ -1,6 +1,9 @@
 """Batch: 1 to 20 paper ids (else 400 bad_request before any model call); at most 4 LLM calls in
 flight at once, a new one started as soon as one finishes; one item per id, in order, each with its
-own status; the whole batch answers within 8.0 s with whatever finished (the rest llm_timeout)."""
+own status; the whole batch answers within 8.0 s with whatever finished (the rest llm_timeout).
+
+The check that makes a paper fail on every provider runs last: the failures it causes may open the
+app's circuit breakers (app-wide state), which must not spoil the other checks."""
 
 from __future__ import annotations
 
@@ -126,38 +129,6 @@ def test_a_free_slot_is_used_at_once(app, fake, evidence, contract):
         "as a call finishes takes about 0.8 s (waiting for a whole group of 4 takes 1.8 s)")
 
 
-@check(exercise="batch", tag="correctness", points=2, time_limit_s=25)
-def test_each_item_has_its_own_status(app, fake, evidence, contract):
-    """A batch with an unknown id, a paper the provider rejects (400) and a paper both providers
-    fail (503) answers 200: those items are errors with not_found, llm_rejected and
-    llm_unavailable, the healthy items are their summaries, and no item is "ok" without one."""
-    papers = ["P0081", "P9999", "P0082", "P0083", "P0084"]
-    script(fake, [rule(fault("http_error", status=400), times=None, paper_id="P0082"),
-                  rule(fault("http_error", status=503), times=None, paper_id="P0083")])
-    evidence.injected("a batch of P0081 (healthy), P9999 (no such paper), P0082 (every call 400), "
-                      "P0083 (every call 503, any provider), P0084 (healthy)")
-    response = answered(_batch(app, papers, contract))
-    items = _items(response, papers)
-    rows = evidence.ledger()
-    evidence.observed(f"{shown(response)}; items: " + ", ".join(
-        f"{i.get('paper_id')} {i.get('status')} {item_code(i) or ''}".strip()
-        for i in items))
-    for paper_id in ("P0082", "P0083"):
-        evidence.observed(f"{paper_id}: {attempts_text(calls(rows, paper_id))}")
-    expected = {"P9999": "not_found", "P0082": "llm_rejected", "P0083": "llm_unavailable"}
-    for item in items:
-        paper_id = item["paper_id"]
-        if paper_id in expected:
-            code = item_code(item)
-            assert item.get("status") == "error" and code == expected[paper_id], (
-                f"item {paper_id} is {item.get('status')!r} with code {code!r}; it should be an error "
-                f"with code {expected[paper_id]}")
-        else:
-            problem = summary_problem(item, paper_id) if item.get("status") == "ok" else \
-                f"status {item.get('status')!r}"
-            assert problem is None, f"healthy item {paper_id}: {problem}"
-
-
 @check(exercise="batch", tag="cost", points=1, time_limit_s=20)
 def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
     """The batch's usage is the sum of what every call made for it reported."""
@@ -201,3 +172,35 @@ def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
     assert not still_open, (
         f"the batch answered but left {len(still_open)} call(s) about {hanging} open: unfinished items' "
         "calls must be closed")
+
+
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=25)
+def test_each_item_has_its_own_status(app, fake, evidence, contract):
+    """A batch with an unknown id, a paper the provider rejects (400) and a paper both providers
+    fail (503) answers 200: those items are errors with not_found, llm_rejected and
+    llm_unavailable, the healthy items are their summaries, and no item is "ok" without one."""
+    papers = ["P0081", "P9999", "P0082", "P0083", "P0084"]
+    script(fake, [rule(fault("http_error", status=400), times=None, paper_id="P0082"),
+                  rule(fault("http_error", status=503), times=None, paper_id="P0083")])
+    evidence.injected("a batch of P0081 (healthy), P9999 (no such paper), P0082 (every call 400), "
+                      "P0083 (every call 503, any provider), P0084 (healthy)")
+    response = answered(_batch(app, papers, contract))
+    items = _items(response, papers)
+    rows = evidence.ledger()
+    evidence.observed(f"{shown(response)}; items: " + ", ".join(
+        f"{i.get('paper_id')} {i.get('status')} {item_code(i) or ''}".strip()
+        for i in items))
+    for paper_id in ("P0082", "P0083"):
+        evidence.observed(f"{paper_id}: {attempts_text(calls(rows, paper_id))}")
+    expected = {"P9999": "not_found", "P0082": "llm_rejected", "P0083": "llm_unavailable"}
+    for item in items:
+        paper_id = item["paper_id"]
+        if paper_id in expected:
+            code = item_code(item)
+            assert item.get("status") == "error" and code == expected[paper_id], (
+                f"item {paper_id} is {item.get('status')!r} with code {code!r}; it should be an error "
+                f"with code {expected[paper_id]}")
+        else:
+            problem = summary_problem(item, paper_id) if item.get("status") == "ok" else \
+                f"status {item.get('status')!r}"
+            assert problem is None, f"healthy item {paper_id}: {problem}"

@@ -1,6 +1,9 @@
 """Cost: every success reports the usage of every call made for it (first attempts, retries,
 re-asks, any provider, failed calls that reported usage), and no request makes another call once
-its token budget is spent: 402 budget_exceeded. The ledger's billed tokens are the truth."""
+its token budget is spent: 402 budget_exceeded. The ledger's billed tokens are the truth.
+
+The check that fails the primary on every call runs last: the failures may open the app's circuit
+breaker (app-wide state), which must not spoil the other checks."""
 
 from __future__ import annotations
 
@@ -100,29 +103,6 @@ def test_usage_counts_retries_and_re_asks(app, fake, evidence):
         assert problem is None, f"the {kind} of {paper_id} (after a failed first call): {problem}"
 
 
-@check(exercise="cost", tag="cost", points=2, time_limit_s=20)
-def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence, contract):
-    """A summary whose first primary reply is empty (billed) and whose later primary calls fail
-    (503) reports, if the secondary writes it, the tokens of both providers; without a secondary
-    it must be an honest 503 llm_unavailable."""
-    paper_id = "P0164"
-    script(fake, [rule(fault("empty_content"), times=1, paper_id=paper_id, provider="openai"),
-                  rule(fault("http_error", status=503), times=None, paper_id=paper_id, provider="openai")])
-    evidence.injected(f"summary of {paper_id}: the primary's first reply is empty (billed), then every "
-                      "primary call is 503; the secondary is healthy")
-    response = answered(app.post("/summaries", {"paper_id": paper_id}, timeout_s=_limit(contract)))
-    rows = calls(evidence.ledger(), paper_id)
-    evidence.observed(f"{shown(response)}, usage {_usage_of(response)}; {attempts_text(rows)}")
-    if response.status != 200:
-        problem = honest_error(response, "llm_unavailable")
-        assert problem is None, f"the summary {problem}"
-        return
-    problem = summary_problem(response.json, paper_id)
-    assert problem is None, f"the summary answered 200, but {problem}"
-    problem = usage_problem(_usage_of(response), rows)
-    assert problem is None, f"the summary written by the secondary: {problem}"
-
-
 @check(exercise="cost", tag="cost", points=3, time_limit_s=20)
 def test_batch_and_stream_usage(app, fake, evidence):
     """A batch reports the tokens of all its calls (a retried item included); a stream's done
@@ -208,3 +188,26 @@ def test_batch_items_have_the_batch_budget(app, fake, evidence):
         "call, so it should be an error budget_exceeded")
     assert len(rows) == 1, f"item P0181 made {len(rows)} calls after its budget was spent"
     assert items[1].get("status") == "ok", "the healthy item P0182 was not summarised"
+
+
+@check(exercise="cost", tag="cost", points=2, time_limit_s=20)
+def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence, contract):
+    """A summary whose first primary reply is empty (billed) and whose later primary calls fail
+    (503) reports, if the secondary writes it, the tokens of both providers; without a secondary
+    it must be an honest 503 llm_unavailable."""
+    paper_id = "P0164"
+    script(fake, [rule(fault("empty_content"), times=1, paper_id=paper_id, provider="openai"),
+                  rule(fault("http_error", status=503), times=None, paper_id=paper_id, provider="openai")])
+    evidence.injected(f"summary of {paper_id}: the primary's first reply is empty (billed), then every "
+                      "primary call is 503; the secondary is healthy")
+    response = answered(app.post("/summaries", {"paper_id": paper_id}, timeout_s=_limit(contract)))
+    rows = calls(evidence.ledger(), paper_id)
+    evidence.observed(f"{shown(response)}, usage {_usage_of(response)}; {attempts_text(rows)}")
+    if response.status != 200:
+        problem = honest_error(response, "llm_unavailable")
+        assert problem is None, f"the summary {problem}"
+        return
+    problem = summary_problem(response.json, paper_id)
+    assert problem is None, f"the summary answered 200, but {problem}"
+    problem = usage_problem(_usage_of(response), rows)
+    assert problem is None, f"the summary written by the secondary: {problem}"
