@@ -12,6 +12,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,19 +75,28 @@ def grade_percent(folder: Path, level: str, seed: int, out: Path) -> float:
 def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
               solutions: Sequence[str] | None = None, seed: int = 0, out: Path | None = None,
               grader: Grader = grade_percent,
-              on_score: Callable[[str, str, float], None] | None = None) -> Calibration:
-    """Grade each known solution at each level (reports under ``out/<solution>/<level>``)."""
+              on_score: Callable[[str, str, float], None] | None = None,
+              jobs: int = 1) -> Calibration:
+    """Grade each known solution at each level (reports under ``out/<solution>/<level>``).
+
+    ``jobs`` gradings run at once (each is mostly waiting on the fake LLM's clock, and every check
+    judges time on that clock, so two at a time on two cores keeps the verdicts).
+    """
     slugs = tuple(exercises or [e.slug for e in load_catalogue()])
     names = list(solutions or solution_names())
-    result = Calibration(tuple(levels), slugs)
+    result = Calibration(tuple(levels), slugs, {name: {} for name in names})
     out = out or Path(tempfile.mkdtemp(prefix="faultfirst-calibrate-"))
     with tempfile.TemporaryDirectory(prefix="faultfirst-solutions-") as work:
-        for name in names:
-            result.scores[name] = {}
-            for level in levels:
-                safe = name.replace("/", "-")
-                folder = prepare_solution(name, slugs, level, Path(work) / f"{safe}-{level}")
-                score = grader(folder, level, seed, out / safe / level)
+
+        def one(name: str, level: str) -> tuple[str, str, float]:
+            safe = name.replace("/", "-")
+            folder = prepare_solution(name, slugs, level, Path(work) / f"{safe}-{level}")
+            return name, level, grader(folder, level, seed, out / safe / level)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(one, name, level) for name in names for level in levels]
+            for future in as_completed(futures):
+                name, level, score = future.result()
                 result.scores[name][level] = score
                 if on_score is not None:
                     on_score(name, level, score)

@@ -93,7 +93,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     def progress(name: str, level: str, score: float) -> None:
         print(f"  {name:<40} {level:<10} {score:5.1f}%", flush=True)
 
-    result = calibrate(levels, exercises, seed=args.seed, out=out / "reports", on_score=progress)
+    result = calibrate(levels, exercises, seed=args.seed, out=out / "reports", on_score=progress,
+                       jobs=args.jobs)
     text = table(result)
     best = result.best_level()
     (out / "calibration.md").write_text(text + "\n", encoding="utf-8")
@@ -139,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--levels", default=",".join(LEVELS),
                            help=f"comma-separated levels (default: {','.join(LEVELS)})")
     calibrate.add_argument("--seed", type=int, default=0, help="chaos seed (default 0)")
+    calibrate.add_argument("--jobs", type=int, default=2, help="gradings at once (default 2)")
     calibrate.add_argument("--out", default="faultfirst-calibration",
                            help="where to write the table, the plot and the reports")
     calibrate.set_defaults(run=run_calibrate)

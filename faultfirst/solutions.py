@@ -1,15 +1,18 @@
 """Known solutions as runnable app folders: the starter, the reference, and the flawed ones.
 
-Solutions are stored as *overlays*: ``solutions/reference/`` holds only the files that differ
-from, or are added to, ``candidate_template/``; ``solutions/flawed/<flaw>/`` holds only the files
-that differ from the reference. :func:`materialize` stacks the layers into one folder:
+The reference is stored as an *overlay*: ``solutions/reference/`` holds only the files that
+differ from, or are added to, ``candidate_template/``. A flawed solution is a *patch* against the
+reference: ``solutions/flawed/<flaw>/flaw.patch`` (a unified diff, applied strictly by
+:mod:`faultfirst.patching`) beside ``flaw.toml`` (what the flaw is and which checks it must fail),
+so the reference stays the one source of the code and each flaw reads as the lines it changes.
+:func:`materialize` stacks the layers into one folder:
 
 =====================  ==============================================================
 name                   layers, bottom to top
 =====================  ==============================================================
 ``starter``            candidate_template
 ``reference``          candidate_template, solutions/reference
-``flawed/<flaw>``      candidate_template, solutions/reference, solutions/flawed/<flaw>
+``flawed/<flaw>``      candidate_template, solutions/reference, then flaw.patch
 =====================  ==============================================================
 
 Files are copied as they are (``README.md.j2`` stays a template: rendering it is the candidate
@@ -21,12 +24,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from faultfirst.patching import apply_patch
+
 KIT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = KIT_ROOT / "candidate_template"
 SOLUTIONS_DIR = KIT_ROOT / "solutions"
 REFERENCE = "reference"
 STARTER = "starter"
 FLAWED_PREFIX = "flawed/"
+FLAW_PATCH = "flaw.patch"
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".mypy_cache",
                                   ".ruff_cache", ".hypothesis", "*.egg-info")
@@ -75,5 +81,8 @@ def materialize(name: str, dest: Path, template_dir: Path = TEMPLATE_DIR,
         raise FileExistsError(f"{dest} is not empty")
     dest.mkdir(parents=True, exist_ok=True)
     for layer in stack:
-        shutil.copytree(layer, dest, dirs_exist_ok=True, ignore=_IGNORED)
+        if (layer / FLAW_PATCH).is_file():
+            apply_patch(dest, (layer / FLAW_PATCH).read_text(encoding="utf-8"))
+        else:
+            shutil.copytree(layer, dest, dirs_exist_ok=True, ignore=_IGNORED)
     return dest

@@ -1,0 +1,204 @@
+"""The graders prove themselves (DESIGN §4, Validity): the reference gets full marks at every
+level, the starter a low score, each flawed solution fails exactly the checks of its flaw and
+passes every other one, and the same submission graded twice gets the same verdicts.
+
+Every grading here is a real one (``graders.harness.grade``: copy, sandbox, fake LLM, the app as a
+subprocess) at a fixed seed. Each runs once per session; the module's first test starts all the
+gradings its selected tests need, :data:`WORKERS` at a time, and each test waits for its own.
+A grading is mostly waiting on the fake LLM's clock, so two at once on a 2-core machine keep the
+whole module well inside CI's time while every check keeps its timing margins.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import tomllib
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from faultfirst.solutions import SOLUTIONS_DIR, materialize, solution_names
+from graders.harness.context import known_exercises
+from graders.harness.records import LEVELS
+from graders.harness.run import GradeResult, grade
+
+pytestmark = pytest.mark.slow
+
+SEED = 1
+LEVEL = "realistic"  # the level the starter, the flaws and the repeat are graded at
+WORKERS = 2
+STARTER_CEILING = 0.25
+FLAWS = sorted(name.removeprefix("flawed/") for name in solution_names() if name.startswith("flawed/"))
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One grading: a solution name, a level, and which run of it (0, or 1 for the repeat)."""
+
+    solution: str
+    level: str = LEVEL
+    run: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.solution.replace('/', '-')}-{self.level}-{self.run}"
+
+
+@dataclass(frozen=True, slots=True)
+class Flaw:
+    """A flawed solution's ``flaw.toml``."""
+
+    name: str
+    exercise: str
+    description: str
+    fails: tuple[str, ...]
+    also_fails: dict[str, str]
+
+    @classmethod
+    def load(cls, name: str) -> Flaw:
+        path = SOLUTIONS_DIR / "flawed" / name / "flaw.toml"
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        also = {entry["check"]: entry["reason"] for entry in data.get("also_fails", [])}
+        return cls(data["name"], data["exercise"], data["description"], tuple(data["fails"]), also)
+
+
+def keys_for(test_name: str, param: str | None) -> list[Key]:
+    """The gradings one test of this module needs."""
+    if test_name == "test_the_reference_gets_full_marks":
+        return [Key("reference", param or LEVEL)]
+    if test_name == "test_the_starter_scores_low":
+        return [Key("starter")]
+    if test_name == "test_a_flawed_solution_fails_exactly_its_checks":
+        return [Key(f"flawed/{param}")]
+    if test_name == "test_grading_twice_gives_identical_verdicts":
+        return [Key("starter"), Key("starter", run=1)]
+    return []
+
+
+class Gradings:
+    """Gradings started on demand, each once, at most ``workers`` at a time."""
+
+    def __init__(self, root: Path, workers: int) -> None:
+        self.root = root
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grading")
+        self._futures: dict[Key, Future[GradeResult]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, keys: Iterable[Key]) -> None:
+        with self._lock:
+            for key in keys:
+                if key not in self._futures:
+                    self._futures[key] = self._pool.submit(self._grade, key)
+
+    def result(self, key: Key) -> GradeResult:
+        self.start([key])
+        return self._futures[key].result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _grade(self, key: Key) -> GradeResult:
+        app = materialize(key.solution, self.root / key.label / "app")
+        with_every_exercise(app / "faultfirst.toml")
+        return grade(app, key.level, SEED, self.root / key.label / "out")
+
+
+def with_every_exercise(manifest: Path) -> None:
+    """Make the manifest list every exercise, so that every check counts.
+
+    Materialized solutions keep the template's manifest, whose ``exercises`` list is empty (the
+    export fills it in for a candidate).
+    """
+    slugs = ", ".join(f'"{slug}"' for slug in known_exercises())
+    text, count = re.subn(r"(?m)^exercises\s*=.*$", f"exercises = [{slugs}]",
+                          manifest.read_text(encoding="utf-8"))
+    manifest.write_text(text if count else f"{text}\nexercises = [{slugs}]\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def gradings(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gradings]:
+    """Every grading this module's selected tests need, started at once."""
+    runner = Gradings(tmp_path_factory.mktemp("validity"), WORKERS)
+    wanted = []
+    for item in request.session.items:
+        if isinstance(item, pytest.Function) and item.module is request.module:
+            params = getattr(item, "callspec", None)
+            param = next(iter(params.params.values()), None) if params else None
+            wanted += keys_for(item.originalname, param)
+    runner.start(wanted)
+    yield runner
+    runner.close()
+
+
+def verdicts(result: GradeResult) -> dict[str, str]:
+    """Each counted check's verdict, by check name."""
+    names = [check.record.name for check in result.score.counted]
+    assert len(names) == len(set(names)), f"two checks share a name: {sorted(names)}"
+    return {check.record.name: check.record.verdict for check in result.score.counted}
+
+
+def explain(result: GradeResult, names: Iterable[str]) -> str:
+    """The verdict and the why of each named check, one per line (for assertion messages)."""
+    by_name = {check.record.name: check.record for check in result.score.counted}
+    lines = []
+    for name in names:
+        record = by_name.get(name)
+        lines.append(f"  {name}: " + (f"{record.verdict}: {record.why[:300]}" if record else "not run"))
+    return "\n".join(lines)
+
+
+def graded(result: GradeResult) -> GradeResult:
+    assert result.status == "graded", f"{result.submission}: {result.status}: {result.message}"
+    return result
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_the_reference_gets_full_marks(gradings: Gradings, level: str) -> None:
+    result = graded(gradings.result(Key("reference", level)))
+    not_passed = [name for name, verdict in verdicts(result).items() if verdict != "pass"]
+    assert not not_passed, f"the reference at {level} did not pass:\n{explain(result, not_passed)}"
+    assert result.score.max_score > 0 and result.score.score == result.score.max_score
+    exercises = {check.record.exercise for check in result.score.counted}
+    assert exercises >= set(known_exercises()), f"no check counted for {set(known_exercises()) - exercises}"
+
+
+def test_the_starter_scores_low(gradings: Gradings) -> None:
+    result = graded(gradings.result(Key("starter")))
+    assert result.score.max_score > 0
+    assert result.score.percent <= 100 * STARTER_CEILING, (
+        f"the starter scored {result.score.percent:.0f}% at {LEVEL}; the exercises should leave it at "
+        f"most {STARTER_CEILING:.0%}")
+
+
+@pytest.mark.parametrize("flaw", FLAWS)
+def test_a_flawed_solution_fails_exactly_its_checks(gradings: Gradings, flaw: str) -> None:
+    spec = Flaw.load(flaw)
+    assert spec.name == flaw, f"solutions/flawed/{flaw}/flaw.toml names itself {spec.name!r}"
+    assert spec.exercise in known_exercises(), f"{flaw}: unknown exercise {spec.exercise!r}"
+    assert spec.description.strip() and spec.fails, f"{flaw}: flaw.toml needs a description and fails"
+    result = graded(gradings.result(Key(f"flawed/{flaw}")))
+    seen = verdicts(result)
+    unknown = [name for name in (*spec.fails, *spec.also_fails) if name not in seen]
+    assert not unknown, f"{flaw}: flaw.toml names checks that did not run: {unknown}"
+    own = [check.record.name for check in result.score.counted if check.record.exercise == spec.exercise]
+    assert set(spec.fails) <= set(own), f"{flaw}: `fails` must be checks of exercise {spec.exercise}"
+    expected = set(spec.fails) | set(spec.also_fails)
+    failed = {name for name, verdict in seen.items() if verdict != "pass"}
+    missed, extra = sorted(expected - failed), sorted(failed - expected)
+    assert not missed, f"{flaw}: the graders did not catch the flaw:\n{explain(result, missed)}"
+    assert not extra, f"{flaw}: checks that should pass did not:\n{explain(result, extra)}"
+
+
+def test_grading_twice_gives_identical_verdicts(gradings: Gradings) -> None:
+    first = graded(gradings.result(Key("starter")))
+    second = graded(gradings.result(Key("starter", run=1)))
+    before, after = verdicts(first), verdicts(second)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, "verdicts changed between two gradings of the starter:\n" + "\n".join(
+        f"  {name}: {before.get(name)} -> {after.get(name)}" for name in changed)
+    assert first.score.score == second.score.score
