@@ -151,7 +151,10 @@ def make_checks(root: Path) -> Path:
     root.mkdir()
     for name in ("conftest.py", "pytest.ini"):
         (root / name).write_text((KIT_ROOT / "graders" / "checks" / name).read_text())
-    (root / "test_tiny.py").write_text(CHECKS.format(graders_dir=str(KIT_ROOT / "graders")))
+    # A file inside the graders: the folder itself may still exist (emptied) when the kit's own
+    # virtualenv lives inside the checkout and only the secret folders can be covered.
+    secret_file = KIT_ROOT / "graders" / "harness" / "run.py"
+    (root / "test_tiny.py").write_text(CHECKS.format(graders_dir=str(secret_file)))
     return root
 
 
