@@ -11,7 +11,6 @@ whole module well inside CI's time while every check keeps its timing margins.
 
 from __future__ import annotations
 
-import re
 import threading
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -21,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from faultfirst.solutions import SOLUTIONS_DIR, materialize, solution_names
+from faultfirst.calibrate import prepare_solution
+from faultfirst.solutions import SOLUTIONS_DIR, solution_names
 from graders.harness.context import known_exercises
 from graders.harness.records import LEVELS
 from graders.harness.run import GradeResult, grade
@@ -102,21 +102,10 @@ class Gradings:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _grade(self, key: Key) -> GradeResult:
-        app = materialize(key.solution, self.root / key.label / "app")
-        with_every_exercise(app / "faultfirst.toml")
+        # Every exercise in the manifest, so that every check counts.
+        app = prepare_solution(key.solution, known_exercises(), key.level,
+                               self.root / key.label / "app")
         return grade(app, key.level, SEED, self.root / key.label / "out")
-
-
-def with_every_exercise(manifest: Path) -> None:
-    """Make the manifest list every exercise, so that every check counts.
-
-    Materialized solutions keep the template's manifest, whose ``exercises`` list is empty (the
-    export fills it in for a candidate).
-    """
-    slugs = ", ".join(f'"{slug}"' for slug in known_exercises())
-    text, count = re.subn(r"(?m)^exercises\s*=.*$", f"exercises = [{slugs}]",
-                          manifest.read_text(encoding="utf-8"))
-    manifest.write_text(text if count else f"{text}\nexercises = [{slugs}]\n", encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
