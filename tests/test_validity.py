@@ -164,18 +164,7 @@ def test_the_starter_scores_low(gradings: Gradings) -> None:
         f"most {STARTER_CEILING:.0%}")
 
 
-def _flaw_params() -> list[object]:
-    """Each flaw; one whose flaw.toml records ``unstable`` (a known grader nondeterminism, to be
-    fixed in the graders) is expected to fail, not required to."""
-    params: list[object] = []
-    for flaw in FLAWS:
-        data = tomllib.loads((SOLUTIONS_DIR / "flawed" / flaw / "flaw.toml").read_text(encoding="utf-8"))
-        marks = [pytest.mark.xfail(reason=data["unstable"], strict=False)] if "unstable" in data else []
-        params.append(pytest.param(flaw, marks=marks, id=flaw))
-    return params
-
-
-@pytest.mark.parametrize("flaw", _flaw_params())
+@pytest.mark.parametrize("flaw", FLAWS)
 def test_a_flawed_solution_fails_exactly_its_checks(gradings: Gradings, flaw: str) -> None:
     spec = Flaw.load(flaw)
     assert spec.name == flaw, f"solutions/flawed/{flaw}/flaw.toml names itself {spec.name!r}"

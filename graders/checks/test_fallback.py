@@ -3,7 +3,8 @@ is unavailable, and say so; extractions and answers never do; a rejection or unu
 unavailability; a circuit breaker per provider stops calls during an outage and probes after 2 s.
 
 The breaker is app-wide state that outlives a check, so the checks keep it closed (a healthy call
-after every scenario that fails the primary) except the last two, which are about the breaker.
+after every scenario that fails the primary), and the two checks about the breaker each start with
+a fresh app: their verdicts do not depend on what the checks before them left behind.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from graders.checks.scenario import (
     attempts_text,
     calls,
     extraction_problem,
+    failed,
     fake_now,
     fault,
     honest_error,
@@ -27,6 +29,7 @@ from graders.checks.scenario import (
     script,
     shown,
     summary_problem,
+    wait_fake_until,
 )
 
 HEALTHY = "P0199"  # extracted between scenarios: a success on the primary closes its breaker's count
@@ -188,7 +191,8 @@ def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
 
 def _open_breaker(app: Any, evidence: Any, first: int, limit_s: float) -> float:
     """Extractions (which never fall back), one at a time, while the primary is down, until one
-    makes no call to it: its breaker is open. Returns when it opened: the end of the last call."""
+    makes no call to it: its breaker is open. Returns when it opened, on the fake's clock: the end
+    of the primary's last failed call (the one that opened the breaker, or re-opened it)."""
     for n in range(12):
         before = len(calls(evidence.ledger(), provider="openai"))
         response = answered(_extract(app, f"P{first + n:04d}", limit_s))
@@ -198,16 +202,37 @@ def _open_breaker(app: Any, evidence: Any, first: int, limit_s: float) -> float:
         problem = honest_error(response, "llm_unavailable")
         assert problem is None, f"an extraction during the primary's outage {problem}"
         if len(rows) == before and rows:
-            return max(float(r["finish_s"] or r["arrival_s"]) for r in rows)
+            return _last_failure_s(rows)
     raise AssertionError("after 12 extractions during an outage the app still called the failing primary "
                          "every time: no circuit breaker opened")
+
+
+def _last_failure_s(rows: list[dict[str, Any]]) -> float:
+    """When the last failed call among ``rows`` ended, on the fake's clock: a breaker that is open
+    now opened (or re-opened after a failed probe) then."""
+    return max(float(r["finish_s"]) for r in rows if failed(r) and r.get("finish_s") is not None)
 
 
 def _extract(app: Any, paper_id: str, limit_s: float) -> Any:
     return app.post("/extractions", {"paper_id": paper_id}, timeout_s=limit_s)
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30)
+def _extract_until_served(app: Any, fake: Any, limit_s: float, until_s: float) -> int:
+    """Extractions every 0.2 s until two in a row are right or the fake's clock reads ``until_s``;
+    returns how many in a row were right at the end."""
+    served = 0
+    n = 0
+    while served < 2 and fake_now(fake) < until_s:
+        paper_id = f"P{181 + n % 10:04d}"
+        response = answered(_extract(app, paper_id, limit_s))
+        n += 1
+        right = response.status == 200 and extraction_problem(response.json, paper_id) is None
+        served = served + 1 if right else 0
+        time.sleep(0.2)
+    return served
+
+
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True)
 def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contract):
     """After the primary's breaker opened, the primary comes back: the app sends it a probe no
     sooner than the 2.0 s cooldown (and not much later), and once the probe succeeds, requests are
@@ -215,19 +240,15 @@ def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contr
     cooldown_s = contract["breaker_cooldown_s"]
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     script(fake, [rule(fault("http_error", status=503), times=None, provider="openai")])
-    evidence.injected("the primary answers 503 to every call until its breaker opens, then recovers; "
-                      "the grader asks for an extraction every 0.2 s")
+    evidence.injected("the primary answers 503 to every call until its breaker opens (app freshly "
+                      "started), then recovers; from the end of the cooldown the grader asks for an "
+                      "extraction every 0.2 s")
     opened_s = _open_breaker(app, evidence, 171, limit_s)
     script(fake)
-    served = 0
-    n = 0
-    while served < 2 and fake_now(fake) < opened_s + cooldown_s + 2.5:
-        paper_id = f"P{181 + n % 10:04d}"
-        response = answered(_extract(app, paper_id, limit_s))
-        n += 1
-        right = response.status == 200 and extraction_problem(response.json, paper_id) is None
-        served = served + 1 if right else 0
-        time.sleep(0.2)
+    # No request during the cooldown: the first one after it must probe, however long the app's
+    # requests retried before the breaker opened.
+    wait_fake_until(fake, opened_s + cooldown_s)
+    served = _extract_until_served(app, fake, limit_s, until_s=opened_s + cooldown_s + 2.5)
     rows = calls(evidence.ledger(), provider="openai")
     later = [r for r in rows if float(r["arrival_s"]) > opened_s]
     evidence.observed(f"breaker opened at {opened_s:.2f} s (server clock); primary calls after it: "
@@ -240,11 +261,11 @@ def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contr
         f"{cooldown_s:g} s cooldown ended")
     assert probe_s <= cooldown_s + 1.0, (
         f"the first probe came {probe_s:.2f} s after the breaker opened, long after the "
-        f"{cooldown_s:g} s cooldown, although requests came every 0.2 s")
+        f"{cooldown_s:g} s cooldown, although requests came every 0.2 s from its end")
     assert served >= 2, "the probe succeeded, yet requests kept failing: the breaker never closed"
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True)
 def test_breaker_stops_calls_to_a_failing_primary(app, fake, evidence, contract):
     """During an outage the breaker opens after 5 failed calls in a row; while it is open (2.0 s)
     the app makes no call to the primary: extractions and answers fail at once with 503
@@ -254,8 +275,8 @@ def test_breaker_stops_calls_to_a_failing_primary(app, fake, evidence, contract)
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     script(fake, [rule(fault("http_error", status=503), times=None, provider="openai")])
     evidence.injected("the primary answers 503 to every call; extractions one at a time until the "
-                      "breaker opens, then an extraction, an answer and a summary every ~0.2 s for the "
-                      "cooldown")
+                      "breaker opens (app freshly started), then an extraction, an answer and a "
+                      "summary every ~0.2 s for the cooldown")
     opened_s = _open_breaker(app, evidence, 171, limit_s)
     failures = len(calls(evidence.ledger(), provider="openai"))
     slowest = 0.0
