@@ -2,9 +2,10 @@
 is unavailable, and say so; extractions and answers never do; a rejection or unusable output is not
 unavailability; a circuit breaker per provider stops calls during an outage and probes after 2 s.
 
-The breaker is app-wide state that outlives a check, so the checks keep it closed (a healthy call
-after every scenario that fails the primary), and the two checks about the breaker each start with
-a fresh app: their verdicts do not depend on what the checks before them left behind.
+The breaker and the retry budget are app-wide state that outlives a check, so the checks keep the
+breaker closed (a healthy call after every scenario that fails the primary), and the checks that
+need that state clean start with a fresh app: the hanging primary (a spent retry budget would hide
+a missing deadline) and the two checks about the breaker.
 """
 
 from __future__ import annotations
@@ -129,14 +130,15 @@ def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contr
     _heal(app)
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20, fresh_app=True)
 def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, contract):
     """With the primary hanging on every call, a summary still comes from the secondary, within
     the deadline (leaving the secondary enough of it)."""
     deadline_s = contract["deadline_s"]
     paper_id = "P0156"
     script(fake, [rule(fault("hang"), times=None, paper_id=paper_id, provider="openai")])
-    evidence.injected(f"the primary never answers a summary call for {paper_id}; the secondary is healthy")
+    evidence.injected(f"the primary never answers a summary call for {paper_id} (app freshly started: "
+                      "its retry budget is full); the secondary is healthy")
     response = answered(_summary(app, paper_id, deadline_s + CLIENT_MARGIN_S))
     rows = calls(evidence.ledger(), paper_id)
     evidence.observed(f"summary of {paper_id}: {shown(response)}; {attempts_text(rows)}")
