@@ -22,6 +22,7 @@ from fake_llm.model import cited_answer
 from graders.harness.client import AppFailure, AppResponse, SseStream
 
 T = TypeVar("T")
+R = TypeVar("R", AppResponse, SseStream)
 
 QUIET_DELAY_MS = 10
 # Client-side slack on top of a deadline: the app's own deadline is judged on the server clock,
@@ -207,6 +208,17 @@ def status_text(response: AppResponse | SseStream) -> str:
 def shown(response: AppResponse | SseStream) -> str:
     """``200``, ``504 llm_timeout`` ... with the client-side time."""
     return f"{status_text(response)} in {response.elapsed_s:.2f} s"
+
+
+def answer_and_calls(evidence: Any, label: str, paper_id: str, result: R | AppFailure,
+                     describe: Callable[[R], str] = shown, provider: str | None = None,
+                     ) -> tuple[R, list[dict[str, Any]]]:
+    """A request's answer (an AppFailure re-raised: a fail) and the ledger's calls about
+    ``paper_id`` (to ``provider`` when given), observed as ``label: <describe(answer)>; <the calls>``."""
+    response = answered(result)
+    rows = calls(evidence.ledger(), paper_id, provider=provider)
+    evidence.observed(f"{label}: {describe(response)}; {attempts_text(rows)}")
+    return response, rows
 
 
 def honest_error(response: AppResponse, code: str) -> str | None:

@@ -7,11 +7,13 @@ breaker (app-wide state), which must not spoil the other checks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
+    answer_and_calls,
     answered,
     attempts_text,
     calls,
@@ -35,6 +37,20 @@ def _limit(contract: dict[str, Any]) -> float:
 
 def _usage_of(response: Any) -> Any:
     return response.json.get("usage") if isinstance(response.json, dict) else None
+
+
+def _with_usage(response: Any) -> str:
+    return f"{shown(response)}, usage {_usage_of(response)}"
+
+
+def _each_with_usage(evidence: Any, jobs: list[tuple[str, str, Callable[[], Any]]],
+                     ) -> Iterator[tuple[str, str, Any, list[dict[str, Any]]]]:
+    """Every job (kind, paper id, send) sent at once when the iteration starts; then, job by job,
+    its kind, paper id, answer and calls, each observed with the usage it reports as it is
+    yielded."""
+    results = run_all([job for _, _, job in jobs])
+    for (kind, paper_id, _), result in zip(jobs, results, strict=True):
+        yield kind, paper_id, *answer_and_calls(evidence, kind, paper_id, result, _with_usage)
 
 
 @check(exercise="cost", tag="correctness", points=1, time_limit_s=20)
@@ -70,11 +86,7 @@ def test_usage_matches_the_providers_count(app, fake, evidence):
             ("extraction", "P0192", lambda: app.post("/extractions", {"paper_id": "P0192"}, timeout_s=10.0)),
             ("answer", "P0193", lambda: app.post(
                 "/answers", {"question": QUESTION, "paper_ids": ["P0193", "P0194"]}, timeout_s=10.0))]
-    results = run_all([job for _, _, job in jobs])
-    for (kind, paper_id, _), result in zip(jobs, results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"{kind}: {shown(response)}, usage {_usage_of(response)}; {attempts_text(rows)}")
+    for kind, _, response, rows in _each_with_usage(evidence, jobs):
         assert response.status == 200, f"a healthy {kind} answered {shown(response)}"
         problem = usage_problem(_usage_of(response), rows)
         assert problem is None, f"the {kind}'s {problem}"
@@ -93,11 +105,7 @@ def test_usage_counts_retries_and_re_asks(app, fake, evidence):
             ("summary", "P0162", lambda: app.post("/summaries", {"paper_id": "P0162"}, timeout_s=10.0)),
             ("answer", "P0163", lambda: app.post("/answers", {"question": QUESTION, "paper_ids": ["P0163"]},
                                                  timeout_s=10.0))]
-    results = run_all([job for _, _, job in jobs])
-    for (kind, paper_id, _), result in zip(jobs, results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"{kind}: {shown(response)}, usage {_usage_of(response)}; {attempts_text(rows)}")
+    for kind, paper_id, response, rows in _each_with_usage(evidence, jobs):
         assert response.status == 200, f"the {kind} of {paper_id} answered {shown(response)}"
         problem = usage_problem(_usage_of(response), rows)
         assert problem is None, f"the {kind} of {paper_id} (after a failed first call): {problem}"

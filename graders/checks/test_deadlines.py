@@ -12,7 +12,7 @@ from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
     SERVER_MARGIN_S,
-    answered,
+    answer_and_calls,
     attempts_text,
     breaker_tripped,
     calls,
@@ -23,7 +23,6 @@ from graders.checks.scenario import (
     rule,
     run_all,
     script,
-    shown,
     status_text,
     summary_problem,
 )
@@ -54,9 +53,7 @@ def test_slow_model_still_answered_within_the_deadline(app, fake, evidence, cont
     results = run_all([lambda p=path, b=body: app.post(p, b, timeout_s=limit_s)
                        for path, body in jobs.values()])
     for (paper_id, (path, _)), result in zip(jobs.items(), results, strict=True):
-        response = answered(result)
-        evidence.observed(f"POST {path} ({paper_id}): {shown(response)}; "
-                          f"{attempts_text(calls(evidence.ledger(), paper_id))}")
+        response, _ = answer_and_calls(evidence, f"POST {path} ({paper_id})", paper_id, result)
         assert response.status == 200, (
             f"POST {path} answered {status_text(response)} although the model "
             "answered within the deadline")
@@ -90,9 +87,7 @@ def test_hanging_model_gets_llm_timeout_within_the_deadline(app, fake, evidence,
     results = run_all([lambda p=path, b=body: app.post(p, b, timeout_s=limit_s)
                        for path, body in requests.values()])
     for paper_id, (path, _), result in zip(requests, requests.values(), results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"POST {path}: {shown(response)}; {attempts_text(rows)}")
+        response, rows = answer_and_calls(evidence, f"POST {path}", paper_id, result)
         problem = honest_error(response, "llm_timeout")
         if problem is not None and response.code == "llm_unavailable" and rows:
             # Three hanging requests at once: the app's circuit breaker (fallback exercise) may

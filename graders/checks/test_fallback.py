@@ -17,6 +17,7 @@ from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
     LOWER_BOUND_SLACK_S,
+    answer_and_calls,
     answered,
     attempts_text,
     calls,
@@ -73,9 +74,7 @@ def test_no_fallback_after_a_rejection_or_unusable_output(app, fake, evidence, c
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     results = run_all([lambda p=p: _summary(app, p, limit_s) for p, _, _ in cases])
     for (paper_id, injected, code), result in zip(cases, results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"summary of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        response, rows = answer_and_calls(evidence, f"summary of {paper_id}", paper_id, result)
         secondary = [r for r in rows if r["provider"] == "anthropic"]
         assert not secondary, (
             f"summary of {paper_id}: the primary answered {injected['kind']} "

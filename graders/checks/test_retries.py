@@ -16,6 +16,7 @@ from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
     LOWER_BOUND_SLACK_S,
+    answer_and_calls,
     answered,
     attempts_text,
     calls,
@@ -124,9 +125,7 @@ def test_non_transient_failures_are_never_retried(app, fake, evidence, contract)
     jobs.append(("P0125", "extraction", "llm_unavailable", "a 503 with x-should-retry: false"))
     results = run_all([lambda p=p, k=k: _request(app, k, p, limit_s) for p, k, _, _ in jobs])
     for (paper_id, kind, code, what), result in zip(jobs, results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"{kind} of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        response, rows = answer_and_calls(evidence, f"{kind} of {paper_id}", paper_id, result)
         assert len(rows) == 1, (
             f"{kind} of {paper_id}: {what} must not be retried, but the app made {len(rows)} calls")
         problem = honest_error(response, code)
@@ -183,9 +182,8 @@ def test_unreadable_200_is_not_retried(app, fake, evidence, contract):
     jobs = [("P0141", "extraction", "an empty 200"), ("P0142", "summary", "an HTML 200")]
     results = run_all([lambda p=p, k=k: _request(app, k, p, limit_s) for p, k, _ in jobs])
     for (paper_id, kind, what), result in zip(jobs, results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id, provider="openai")
-        evidence.observed(f"{kind} of {paper_id}: {shown(response)}; {attempts_text(rows)}")
+        response, rows = answer_and_calls(evidence, f"{kind} of {paper_id}", paper_id, result,
+                                          provider="openai")
         problem = honest_error(response, "llm_invalid_output")
         assert problem is None, f"{kind} of {paper_id} after {what} {problem}"
         assert len(rows) == 1, (

@@ -13,6 +13,7 @@ import httpx
 from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
+    answer_and_calls,
     answered,
     attempts_text,
     calls,
@@ -153,6 +154,17 @@ def _one_attempt(rows: list[dict[str, Any]], events: Any, what: str) -> None:
             "restart makes the user read the beginning twice)")
 
 
+def _each_ends_with_llm_incomplete(app: Any, evidence: Any, cases: list[tuple[str, str]]) -> None:
+    """Stream every case's paper at once (``cases``: paper id, what is wrong with its upstream);
+    assert, case by case, that each stream ended with an error llm_incomplete and was not
+    restarted once text had reached the user."""
+    results = run_all([lambda p=p: _stream(app, p) for p, _ in cases])
+    for (paper_id, what), result in zip(cases, results, strict=True):
+        events, rows = answer_and_calls(evidence, f"{what} ({paper_id})", paper_id, result, _describe)
+        _ends_with_error(events, "llm_incomplete", what)
+        _one_attempt(rows, events, what)
+
+
 @check(exercise="streaming", tag="streaming", points=4, time_limit_s=20)
 def test_dropped_or_cut_upstream_ends_with_llm_incomplete(app, fake, evidence):
     """An upstream connection dropped after 3 chunks, and an upstream stream that ends cleanly but
@@ -163,14 +175,8 @@ def test_dropped_or_cut_upstream_ends_with_llm_incomplete(app, fake, evidence):
                   rule(fault("truncate", keep_fraction=0.5), times=None, paper_id=truncated)])
     evidence.injected(f"the stream for {dropped} is cut after 3 chunks (connection closed); the stream "
                       f"for {truncated} stops half-way without a finish reason")
-    results = run_all([lambda: _stream(app, dropped), lambda: _stream(app, truncated)])
-    for paper_id, what, result in ((dropped, "a dropped stream", results[0]),
-                                   (truncated, "a stream cut short", results[1])):
-        events = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"{what} ({paper_id}): {_describe(events)}; {attempts_text(rows)}")
-        _ends_with_error(events, "llm_incomplete", what)
-        _one_attempt(rows, events, what)
+    _each_ends_with_llm_incomplete(app, evidence, [(dropped, "a dropped stream"),
+                                                   (truncated, "a stream cut short")])
 
 
 @check(exercise="streaming", tag="streaming", points=2, time_limit_s=20)
@@ -182,14 +188,8 @@ def test_corrupt_chunk_or_upstream_error_ends_with_llm_incomplete(app, fake, evi
                   rule(fault("error_event", after_chunks=3), times=None, paper_id=failing)])
     evidence.injected(f"the 3rd chunk of the stream for {corrupt} is cut-off JSON; the stream for "
                       f"{failing} carries an error event after 3 chunks")
-    results = run_all([lambda: _stream(app, corrupt), lambda: _stream(app, failing)])
-    for paper_id, what, result in ((corrupt, "a stream with a corrupt chunk", results[0]),
-                                   (failing, "a stream with an upstream error", results[1])):
-        events = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"{what} ({paper_id}): {_describe(events)}; {attempts_text(rows)}")
-        _ends_with_error(events, "llm_incomplete", what)
-        _one_attempt(rows, events, what)
+    _each_ends_with_llm_incomplete(app, evidence, [(corrupt, "a stream with a corrupt chunk"),
+                                                   (failing, "a stream with an upstream error")])
 
 
 @check(exercise="streaming", tag="streaming", points=1, time_limit_s=20)

@@ -4,6 +4,7 @@ than ever guessing a value; summaries and answers never come back empty, refused
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
+    answer_and_calls,
     answered,
     attempts_text,
     calls,
@@ -49,6 +51,16 @@ def _extract(app: Any, paper_id: str, limit_s: float) -> Any:
     return app.post("/extractions", {"paper_id": paper_id}, timeout_s=limit_s)
 
 
+def _extract_each(app: Any, evidence: Any, cases: dict[str, str],
+                  limit_s: float) -> Iterator[tuple[str, str, Any, list[dict[str, Any]]]]:
+    """Extractions of every case's paper (``cases``: name -> paper id), sent at once when the
+    iteration starts; then, case by case, its name, paper id, answer and calls, each observed as
+    it is yielded."""
+    results = run_all([lambda p=p: _extract(app, p, limit_s) for p in cases.values()])
+    for (name, paper_id), result in zip(cases.items(), results, strict=True):
+        yield name, paper_id, *answer_and_calls(evidence, f"{name} ({paper_id})", paper_id, result)
+
+
 @check(exercise="structured-output", tag="parsing", points=4, time_limit_s=20)
 def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, contract):
     """A fenced reply, prose around the JSON, a trailing comma, single quotes, and a sample size
@@ -57,11 +69,7 @@ def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, co
     script(fake, [rule(REPAIRABLE[name], times=1, paper_id=p) for name, p in cases.items()])
     evidence.injected("one extraction reply each: " + ", ".join(f"{n} ({p})" for n, p in cases.items()))
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
-    results = run_all([lambda p=p: _extract(app, p, limit_s) for p in cases.values()])
-    for (name, paper_id), result in zip(cases.items(), results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"{name} ({paper_id}): {shown(response)}; {attempts_text(rows)}")
+    for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
         assert response.status == 200, (
             f"a reply with {name} holds valid data in a thin disguise, but the extraction of "
             f"{paper_id} answered {status_text(response)}")
@@ -122,11 +130,7 @@ def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
     evidence.injected("the first extraction reply only: " +
                       ", ".join(f"{n} ({p})" for n, p in cases.items()))
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
-    results = run_all([lambda p=p: _extract(app, p, limit_s) for p in cases.values()])
-    for (name, paper_id), result in zip(cases.items(), results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"{name} ({paper_id}): {shown(response)}; {attempts_text(rows)}")
+    for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
         assert response.status == 200, (
             f"extraction of {paper_id}: after one reply with {name} the app answered "
             f"{status_text(response)} instead of asking the model again")
@@ -149,11 +153,7 @@ def test_persistently_broken_output_is_an_honest_502(app, fake, evidence, contra
     script(fake, [rule(faults[name], times=None, paper_id=p) for name, p in cases.items()])
     evidence.injected("every extraction reply: " + ", ".join(f"{n} ({p})" for n, p in cases.items()))
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
-    results = run_all([lambda p=p: _extract(app, p, limit_s) for p in cases.values()])
-    for (name, paper_id), result in zip(cases.items(), results, strict=True):
-        response = answered(result)
-        rows = calls(evidence.ledger(), paper_id)
-        evidence.observed(f"{name} ({paper_id}): {shown(response)}; {attempts_text(rows)}")
+    for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
         problem = honest_error(response, "llm_invalid_output")
         assert problem is None, f"extraction of {paper_id} when every reply has {name} {problem}"
         allowed = 1 if name == "empty_body" else generations
