@@ -952,7 +952,7 @@ def report(results: dict[str, Any]) -> str:
                    f"{dl['bare_p99_ms']:>+9.1f}")
         out.append(f"    (ms columns are errors in ms; ideal rate {dl['ideal_rps']:.0f} req/s = "
                    f"{dl['wrk'].split()[1][2:]} connections / 0.25 s; ledger = finish_s - arrival_s - 0.25, "
-                   "which starts after the request was read and parsed)")
+                   "where arrival_s is when the request's bytes reached the server)")
     if st := results.get("streams"):
         out.append("")
         out.append(f"(c) {st['streams']:,} concurrent slow streams (drip: {st['chunks_per_stream']} chunks "

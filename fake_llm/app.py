@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fake_llm import __version__
 from fake_llm.admin import admin_router
+from fake_llm.connection import received_at
 from fake_llm.errors import ApiError, render_error
 from fake_llm.exchange import Exchange, PlannedResponse, build_answer
 from fake_llm.fate import Fates, fate_rng, fingerprint
@@ -65,6 +66,7 @@ def _retry_count(request: Request) -> int | None:
 
 async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     """Validate, decide the fate, record the arrival, and hand back the planned response."""
+    arrived = received_at(request.scope)
     raw = await request.body()
     try:
         body, parsed = wire.parse(raw)
@@ -80,9 +82,9 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     plan = state.fates.decide(ctx, knobs, rng)
     key = _api_key(request)
     row = state.ledger.open(
-        provider=wire.provider, model=model, task=prompt.task, paper_ids=list(prompt.paper_ids),
-        fingerprint=fp, attempt=attempt, stream=parsed.stream, retry_count=_retry_count(request),
-        api_key=key[:12])
+        received_at=arrived, provider=wire.provider, model=model, task=prompt.task,
+        paper_ids=prompt.paper_ids, fingerprint=fp, attempt=attempt, stream=parsed.stream,
+        retry_count=_retry_count(request), api_key=key[:12])
     headers = {"x-fake-llm-attempt": str(attempt), "x-fake-llm-fingerprint": fp}
     limits = knobs.rate_limit
     on_close = None
@@ -105,7 +107,7 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     headers["x-request-id" if wire.provider == "openai" else "request-id"] = f"req_{row.id}"
     answer = build_answer(ctx, parsed, plan, rng)
     exchange = Exchange(wire, ctx, parsed, plan, row, state.ledger, answer, headers,
-                        knobs.stream.chunk_chars, on_close)
+                        knobs.stream.chunk_chars, arrived, on_close)
     return PlannedResponse(exchange)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +96,7 @@ def build_answer(ctx: RequestContext, parsed: ParsedRequest, plan: Plan,
         finish_reason = "length" if finish_reason == "stop" else finish_reason
     prefix = "chatcmpl-" if ctx.provider == "openai" else "msg_"
     return Answer(text, finish_reason, count_tokens(parsed.text), count_tokens(text) if text else 0,
-                  new_id(prefix))
+                  new_id(prefix, content_rng))
 
 
 @dataclass
@@ -111,6 +112,7 @@ class Exchange:
     answer: Answer | None
     headers: dict[str, str]
     chunk_chars: int
+    received_at: float  # when the request reached the server, on time.monotonic()
     on_close: Callable[[], None] | None = None
 
 
@@ -140,7 +142,11 @@ class PlannedResponse(Response):
     async def _run(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> None:
         plan = ex.plan
         wait_s = plan.hang_s if plan.hang_s is not None else plan.delay_s
-        if await watch.sleep(wait_s):
+        answers_plainly = plan.hang_s is None and plan.http_error is None and not ex.parsed.stream
+        # Rendered before the wait, so that the wait ends with nothing left to do but send it.
+        plain = self._plain_body(ex) if answers_plainly else None
+        # The delay runs from the request's arrival, so the time spent on it so far is inside it.
+        if await watch.sleep(ex.received_at + wait_s - time.monotonic()):
             ex.row.client_gone = True
             return
         if plan.hang_s is not None or plan.transport == "reset":
@@ -155,10 +161,10 @@ class PlannedResponse(Response):
         ex.row.tokens_in, ex.row.tokens_out = ex.answer.tokens_in, ex.answer.tokens_out
         ex.row.cost_usd = ex.parsed.model.cost_usd(ex.answer.tokens_in, ex.answer.tokens_out)
         ex.row.status = 200
-        if ex.parsed.stream:
+        if plain is None:
             await self._stream(ex, watch, send)
         else:
-            await self._plain(ex, send)
+            await self._plain(ex, send, *plain)
 
     async def _send_error(self, ex: Exchange, send: Send, error: ApiError) -> None:
         rendered = render_error(ex.wire.provider, error)
@@ -168,15 +174,18 @@ class PlannedResponse(Response):
                     "headers": _header_list(headers, rendered.content_type)})
         await send({"type": "http.response.body", "body": rendered.body})
 
-    async def _plain(self, ex: Exchange, send: Send) -> None:
+    @staticmethod
+    def _plain_body(ex: Exchange) -> tuple[bytes, str]:
+        """A plain answer's body and content type, as the plan's transport fault leaves them."""
+        if ex.plan.transport == "empty_body":
+            return b"", "application/json"
+        if ex.plan.transport == "wrong_content_type":
+            return CAPTIVE_PAGE.encode(), "text/html; charset=utf-8"
         assert ex.answer is not None
-        body = json.dumps(ex.wire.body(ex.parsed.model, ex.answer)).encode()
-        content_type = "application/json"
+        return json.dumps(ex.wire.body(ex.parsed.model, ex.answer)).encode(), "application/json"
+
+    async def _plain(self, ex: Exchange, send: Send, body: bytes, content_type: str) -> None:
         transport = ex.plan.transport
-        if transport == "empty_body":
-            body = b""
-        elif transport == "wrong_content_type":
-            body, content_type = CAPTIVE_PAGE.encode(), "text/html; charset=utf-8"
         headers = {**ex.headers, "content-length": str(len(body))}
         await send({"type": "http.response.start", "status": 200,
                     "headers": _header_list(headers, content_type)})

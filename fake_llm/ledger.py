@@ -8,8 +8,8 @@ response reported to the client (0 for errors and for streams cut before their u
 
 from __future__ import annotations
 
+import sys
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ class LedgerRow:
     provider: str
     model: str
     task: str
-    paper_ids: list[str]
+    paper_ids: tuple[str, ...]
     fingerprint: str
     attempt: int
     stream: bool
@@ -46,32 +46,67 @@ class LedgerRow:
         return asdict(self)
 
 
+def _blank_row() -> LedgerRow:
+    """A closed, empty row, ready to be reused."""
+    return LedgerRow(id=0, arrival_s=0.0, provider="", model="", task="", paper_ids=(), fingerprint="",
+                     attempt=0, stream=False, in_flight=0, retry_count=None, api_key=None, finish_s=0.0)
+
+
 @dataclass
 class Ledger:
-    """A ring buffer of rows plus the count of rows it has dropped, and the in-flight count."""
+    """A ring buffer of rows plus the count of rows it has dropped, and the in-flight count.
+
+    The ring's rows are allocated up front and reused in place once closed, so the ledger's
+    memory is fixed when the server starts rather than growing until the ring is full. A row
+    still in flight when its slot comes round again is left to its request and replaced.
+    """
 
     capacity: int = DEFAULT_CAPACITY
     started_at: float = field(default_factory=time.monotonic)
-    rows: deque[LedgerRow] = field(init=False)
     dropped: int = 0
     in_flight: int = 0
+    _slots: list[LedgerRow] = field(init=False)
+    _first_id: int = 1  # the oldest id the ring still holds
     _next_id: int = 1
 
     def __post_init__(self) -> None:
-        self.rows = deque(maxlen=self.capacity)
+        if self.capacity < 1:
+            raise ValueError(f"the ledger needs room for at least 1 row, not {self.capacity}")
+        self._slots = [_blank_row() for _ in range(self.capacity)]
+
+    @property
+    def rows(self) -> list[LedgerRow]:
+        """The rows the ring holds, oldest first."""
+        return [self._slots[i % self.capacity] for i in range(self._first_id, self._next_id)]
 
     def now_s(self) -> float:
         """Seconds since the server started, on the monotonic clock."""
         return time.monotonic() - self.started_at
 
-    def open(self, **fields: Any) -> LedgerRow:
-        """Record a request's arrival; it counts as in flight until :meth:`close`."""
+    def open(self, received_at: float | None = None, **fields: Any) -> LedgerRow:
+        """Record a request's arrival; it counts as in flight until :meth:`close`.
+
+        ``received_at`` is when its bytes reached the server (``time.monotonic()``); default now.
+        """
         self.in_flight += 1
-        row = LedgerRow(id=self._next_id, arrival_s=self.now_s(), in_flight=self.in_flight, **fields)
+        # A row's strings repeat from row to row: interned, the ring holds one copy of each.
+        for key in ("fingerprint", "api_key"):
+            if isinstance(fields.get(key), str):
+                fields[key] = sys.intern(fields[key])
+        fields["paper_ids"] = tuple(map(sys.intern, fields.get("paper_ids", ())))
+        arrival_s = self.now_s() if received_at is None else received_at - self.started_at
+        row_id = self._next_id
         self._next_id += 1
-        if len(self.rows) == self.capacity:
+        if row_id - self._first_id == self.capacity:
+            self._first_id += 1
             self.dropped += 1
-        self.rows.append(row)
+        index = row_id % self.capacity
+        row = self._slots[index]
+        if row.finish_s is None:  # still in flight: its request keeps it, the ring takes a new one
+            row = self._slots[index] = LedgerRow(id=row_id, arrival_s=arrival_s,
+                                                 in_flight=self.in_flight, **fields)
+        else:
+            LedgerRow.__init__(row, id=row_id, arrival_s=arrival_s, in_flight=self.in_flight, **fields)
         return row
 
     def close(self, row: LedgerRow) -> None:
@@ -80,7 +115,8 @@ class Ledger:
         row.finish_s = self.now_s()
 
     def clear(self) -> None:
-        self.rows.clear()
+        """Forget every row (ids carry on from where they were)."""
+        self._first_id = self._next_id
         self.dropped = 0
 
     def snapshot(self, since_id: int = 0) -> dict[str, Any]:

@@ -100,6 +100,25 @@ def test_ledger_is_a_bounded_ring_buffer():
     snapshot = ledger.snapshot()
     assert [r["id"] for r in snapshot["rows"]] == [3, 4, 5]
     assert snapshot["dropped"] == 2 and snapshot["in_flight"] == 0
+    ledger.clear()
+    assert ledger.snapshot()["rows"] == []
+    ledger.close(ledger.open(**fields))
+    assert [r["id"] for r in ledger.snapshot()["rows"]] == [6]
+
+
+def test_a_row_in_flight_keeps_its_values_when_the_ring_comes_round():
+    ledger = Ledger(capacity=2)
+    fields = dict(provider="openai", model="m", task="chat", paper_ids=["P0001"], fingerprint="f",
+                  attempt=1, stream=False, retry_count=None, api_key=None)
+    slow = ledger.open(**fields)
+    for _ in range(4):
+        ledger.close(ledger.open(**(fields | {"paper_ids": ["P0002"]})))
+    slow.status = 200
+    ledger.close(slow)
+    assert slow.id == 1 and slow.paper_ids == ("P0001",) and slow.finish_s is not None
+    rows = ledger.snapshot()["rows"]
+    assert [r["id"] for r in rows] == [4, 5] and all(r["paper_ids"] == ("P0002",) for r in rows)
+    assert all(r["status"] is None for r in rows) and ledger.in_flight == 0
 
 
 def test_in_flight_count_at_arrival(fake):

@@ -9,6 +9,7 @@ from fake_llm.errors import ApiError, stream_error_payload
 from fake_llm.pricing import ModelInfo
 from fake_llm.wire.base import (
     Answer,
+    ModelProblem,
     ParsedRequest,
     Wire,
     parse_json_body,
@@ -22,6 +23,17 @@ _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal
 
 def _invalid(message: str, **_: Any) -> ApiError:
     return ApiError(400, message)
+
+
+_BAD_JSON = _invalid("There was an issue with your request body: it is not valid JSON.")
+
+
+def _model_error(problem: ModelProblem, name: Any) -> ApiError:
+    if problem == "missing":
+        return _invalid("model: Field required")
+    if problem == "bad_type":
+        return _invalid("model: Input should be a valid string")
+    return ApiError(404, f"model: {name}")
 
 
 class _InvalidRequest(ApiError):
@@ -55,11 +67,8 @@ class AnthropicWire(Wire):
     provider = "anthropic"
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
-        body = parse_json_body(raw, _invalid("There was an issue with your request body: it is "
-                                             "not valid JSON."))
-        name = body.get("model")
-        model = require_model(name, ApiError(404, f"model: {name}"), _invalid("model: Field required"),
-                              _invalid("model: Input should be a valid string"))
+        body = parse_json_body(raw, _BAD_JSON)
+        model = require_model(body.get("model"), _model_error)
         max_tokens = body.get("max_tokens")
         if max_tokens is None:
             raise _invalid("max_tokens: Field required")

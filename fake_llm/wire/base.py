@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import secrets
+import random
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from fake_llm.errors import ApiError
 from fake_llm.pricing import MODELS, ModelInfo, Provider
@@ -40,18 +41,23 @@ def sse(data: str, event: str | None = None) -> bytes:
     return f"{head}data: {data}\n\n".encode()
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}{secrets.token_hex(12)}"
+def new_id(prefix: str, rng: random.Random) -> str:
+    """A response id drawn from the fate's random source, so a replayed fate has the same id."""
+    return f"{prefix}{rng.getrandbits(96):024x}"
 
 
-def require_model(value: Any, not_found: ApiError, missing: ApiError, bad_type: ApiError) -> ModelInfo:
+ModelProblem = Literal["missing", "bad_type", "not_found"]
+
+
+def require_model(value: Any, error: Callable[[ModelProblem, Any], ApiError]) -> ModelInfo:
+    """The model a request names; ``error`` builds the wire's error for what is wrong with it."""
     if value is None:
-        raise missing
+        raise error("missing", value)
     if not isinstance(value, str):
-        raise bad_type
+        raise error("bad_type", value)
     model = MODELS.get(value)
     if model is None:
-        raise not_found
+        raise error("not_found", value)
     return model
 
 
@@ -78,12 +84,13 @@ def text_of(content: Any, where: str, error: type[ApiError] = ApiError) -> str:
 
 
 def parse_json_body(raw: bytes, bad_json: ApiError) -> dict[str, Any]:
+    """The request's JSON object; a fresh copy of ``bad_json`` is raised when it is not one."""
     try:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise bad_json from None
+        raise replace(bad_json) from None
     if not isinstance(body, dict):
-        raise bad_json
+        raise replace(bad_json)
     return body
 
 

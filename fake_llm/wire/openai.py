@@ -10,6 +10,7 @@ from fake_llm.errors import ApiError
 from fake_llm.pricing import ModelInfo
 from fake_llm.wire.base import (
     Answer,
+    ModelProblem,
     ParsedRequest,
     Wire,
     parse_json_body,
@@ -24,7 +25,12 @@ _BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HI
                           "a JSON payload, but what was sent was not valid JSON.)")
 
 
-def _model_error(name: Any) -> ApiError:
+def _model_error(problem: ModelProblem, name: Any) -> ApiError:
+    if problem == "missing":
+        return ApiError(400, "you must provide a model parameter", param="model")
+    if problem == "bad_type":
+        return ApiError(400, "Invalid type for 'model': expected a string.", param="model",
+                        code="invalid_type")
     return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
                     code="model_not_found")
 
@@ -66,11 +72,7 @@ class OpenAIWire(Wire):
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)
-        model = require_model(
-            body.get("model"), _model_error(body.get("model")),
-            ApiError(400, "you must provide a model parameter", param="model"),
-            ApiError(400, "Invalid type for 'model': expected a string.", param="model",
-                     code="invalid_type"))
+        model = require_model(body.get("model"), _model_error)
         text = _messages_text(body.get("messages"))
         stream = bool(_optional(body, "stream", (bool,), "a boolean"))
         options = _optional(body, "stream_options", (dict,), "an object") or {}
