@@ -15,7 +15,8 @@ of the seed and the requests, not of the app that sends them.
 It prints, per app, the count and share of each verdict, then the silently wrong and server error
 outcomes broken down by endpoint and by the fault the request met (read from the fake's ledger:
 the rows of the request's papers, task and kind within its time window; ``slow`` is a call delayed
-by at least 1 s, ``none`` a request that met no fault at all), with a few examples. Results go to
+by at least 1 s, ``none`` a request that met no fault at all), with a few examples (the JSON
+holds every request that was not answered correctly). Results go to
 bench/results/soak.json.
 
 Target (the soak issue): the reference has no silently wrong answer, no server error and at least
@@ -194,9 +195,8 @@ def soak_app(name: str, level: str, seed: int, n: int, concurrency: int, work: P
         met = faults_met(outcome.request, rows, window)
         for fault in met:
             by_fault.setdefault(fault, Counter())[outcome.verdict] += 1
-        if len(examples[outcome.verdict]) < 5:
-            examples[outcome.verdict].append({"kind": outcome.request.kind, "body": outcome.request.body,
-                                              "faults": sorted(met), "reason": outcome.reason})
+        examples[outcome.verdict].append({"kind": outcome.request.kind, "body": outcome.request.body,
+                                          "faults": sorted(met), "reason": outcome.reason})
     injected = Counter(kind for row in rows for kind in str(row.get("fault") or "none").split("+"))
     return {
         "app": name, "requests": n, "elapsed_s": round(elapsed_s, 1), "counts": report.counts,

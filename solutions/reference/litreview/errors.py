@@ -96,11 +96,11 @@ class LLMIncomplete(LLMError):
 class AttemptError(LLMError):
     """One call to one provider failed. The gateway decides whether to retry and what to report.
 
-    ``transient`` says the failure is the provider's (a connection error, a timeout, a cut stream,
-    408/409/429/5xx/529): it counts against the breaker and is worth retrying unless the provider
-    said otherwise in ``x-should-retry`` (``should_retry``). Unreadable bodies and broken streams
-    are not transient: the provider answered, with something unusable. ``retry_after_s`` is the
-    provider's ``retry-after-ms``/``retry-after``; ``usage`` is what the failed call reported.
+    ``transient`` says the same call a moment later would likely work (a connection error, a
+    timeout, a cut stream, 408/409/429/5xx/529, a 200 whose body is unreadable): it is worth
+    retrying unless the provider said otherwise in ``x-should-retry`` (``should_retry``). Broken
+    streams and refusals are not transient. ``retry_after_s`` is the provider's
+    ``retry-after-ms``/``retry-after``; ``usage`` is what the failed call reported.
     """
 
     def __init__(
@@ -128,6 +128,12 @@ class AttemptError(LLMError):
     def retryable(self) -> bool:
         """Worth another attempt: the provider's ``x-should-retry`` if sent, else ``transient``."""
         return self.transient if self.should_retry is None else self.should_retry
+
+    @property
+    def provider_down(self) -> bool:
+        """Whether the failure counts against the provider's breaker: a transient one, except an
+        unreadable 200 (the provider answered; something on the way garbled it)."""
+        return self.transient and self.kind != "unreadable"
 
     @property
     def rejected(self) -> bool:

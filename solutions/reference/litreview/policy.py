@@ -21,6 +21,9 @@ class Policy:
     batch_deadline_s: float = 8.0  # /summaries/batch as a whole
     stream_first_event_s: float = 2.0  # /summaries/stream: first event to the user
     stream_idle_s: float = 1.5  # longest gap between upstream events once streaming
+    # One attempt's wait for a stream's first token: about half the first-event time, so that a
+    # latency spike on the first attempt still leaves room for a retry.
+    stream_attempt_s: float = 1.0
     # Answer a little before the deadline: serialising and the trip back take time too.
     deadline_margin_s: float = 0.2
 
@@ -34,7 +37,7 @@ class Policy:
     backoff_base_s: float = 0.1
     backoff_cap_s: float = 1.0
     retry_budget_capacity: float = 10.0
-    retry_budget_deposit: float = 0.2
+    retry_budget_deposit: float = 0.3
 
     # Circuit breaker, per provider.
     breaker_failure_threshold: int = 5

@@ -78,14 +78,22 @@ def test_three_bad_generations_are_an_honest_502(fake: FakeLLM, client: httpx.Cl
 
 
 @pytest.mark.parametrize("fault", ["empty_body", "wrong_content_type"])
-def test_an_unreadable_200_is_invalid_output_at_once(
+def test_an_unreadable_200_is_retried(fake: FakeLLM, client: httpx.Client, fault: str) -> None:
+    script(fake, {"kind": fault}, task="extract")
+    response = client.post("/extractions", json={"paper_id": PAPER})
+    assert response.status_code == 200
+    assert len(calls(fake)) == 2
+
+
+@pytest.mark.parametrize("fault", ["empty_body", "wrong_content_type"])
+def test_unreadable_200s_to_the_last_attempt_are_invalid_output(
     fake: FakeLLM, client: httpx.Client, fault: str
 ) -> None:
-    script(fake, {"kind": fault}, task="extract")
+    script(fake, {"kind": fault}, times=None, task="extract")
     response = client.post("/extractions", json={"paper_id": PAPER})
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "llm_invalid_output"
-    assert len(calls(fake)) == 1
+    assert len(calls(fake)) == 4
 
 
 @pytest.mark.parametrize("fault", ["refusal", "empty_content"])

@@ -84,12 +84,20 @@ def test_x_should_retry_true_retries_a_4xx() -> None:
 
 
 @pytest.mark.parametrize("body", [b"", b"<html>Just a moment...</html>", b'{"choices": []}'])
-def test_an_unreadable_200_is_invalid_output_at_once(body: bytes) -> None:
+def test_an_unreadable_200_is_retried(body: bytes) -> None:
+    upstream = Upstream(openai=[raw(200, body), openai_ok("Second time lucky.")])
+    completion = complete(upstream.gateway(), fallback=True)
+    assert completion.text == "Second time lucky." and not completion.fallback
+    assert upstream.calls("openai") == 2
+
+
+@pytest.mark.parametrize("body", [b"", b"<html>Just a moment...</html>", b'{"choices": []}'])
+def test_unreadable_200s_to_the_end_are_invalid_output_without_fallback(body: bytes) -> None:
     upstream = Upstream(openai=[raw(200, body)])
     gateway = upstream.gateway()
     with pytest.raises(LLMInvalidOutput):
         complete(gateway, fallback=True)
-    assert (upstream.calls("openai"), upstream.calls("anthropic")) == (1, 0)
+    assert (upstream.calls("openai"), upstream.calls("anthropic")) == (4, 0)
     assert gateway.breakers["openai"].allows_call()
 
 
@@ -148,7 +156,7 @@ def test_the_retry_budget_caps_retries_across_requests() -> None:
     assert upstream.calls("openai") == 3, "the first attempt and two paid retries"
     with pytest.raises(LLMUnavailable):
         complete(gateway)
-    assert upstream.calls("openai") == 4, "0.2 tokens buy no retry"
+    assert upstream.calls("openai") == 4, f"{policy.retry_budget_deposit} token buys no retry"
 
 
 def test_a_hanging_provider_meets_the_deadline() -> None:

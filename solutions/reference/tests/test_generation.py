@@ -77,7 +77,7 @@ def test_re_asks_neither_earn_nor_spend_retry_tokens() -> None:
     gateway = upstream.gateway()
     gateway.retry_budget.tokens = 0.0
     extract(gateway)
-    assert gateway.retry_budget.tokens == pytest.approx(0.2)
+    assert gateway.retry_budget.tokens == pytest.approx(gateway.policy.retry_budget_deposit)
 
 
 @pytest.mark.parametrize(

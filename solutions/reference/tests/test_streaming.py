@@ -100,6 +100,19 @@ def test_a_refusal_is_not_a_summary() -> None:
     upstream = Upstream(openai=[sse_stream(refusal)])
     _, error, _ = run(upstream.gateway())
     assert isinstance(error, LLMInvalidOutput)
+    assert upstream.calls("openai") == 3, "the first generation and two re-asks"
+
+
+def test_a_refusal_before_any_text_is_asked_again() -> None:
+    refusal = [
+        'data: {"choices": [{"delta": {"refusal": "No."}}]}\n\n',
+        'data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}\n\n',
+        "data: [DONE]\n\n",
+    ]
+    upstream = Upstream(openai=[sse_stream(refusal), sse_stream(openai_frames(TEXT))])
+    items, error, _ = run(upstream.gateway())
+    assert error is None and text_of(items) == TEXT
+    assert upstream.calls("openai") == 2
 
 
 def test_a_silence_mid_stream_ends_with_a_timeout() -> None:
@@ -115,6 +128,15 @@ def test_a_slow_first_token_ends_with_a_timeout() -> None:
     items, error, _ = run(upstream.gateway(policy=policy, clock=SystemClock()))
     assert isinstance(error, LLMTimeout)
     assert items == []
+
+
+def test_a_first_attempt_without_a_first_token_in_time_is_retried() -> None:
+    policy = Policy(stream_first_event_s=1.0, stream_attempt_s=0.1, deadline_margin_s=0.0)
+    slow = sse_stream(openai_frames(TEXT), gaps_s={1: 5.0})
+    upstream = Upstream(openai=[slow, sse_stream(openai_frames(TEXT))])
+    items, error, _ = run(upstream.gateway(policy=policy, clock=SystemClock()))
+    assert error is None and text_of(items) == TEXT
+    assert upstream.calls("openai") == 2
 
 
 def test_a_slow_but_steady_stream_is_fine() -> None:

@@ -2,8 +2,9 @@
 
 Closed: calls flow; ``failure_threshold`` consecutive failed calls open it. Open: no calls for
 ``cooldown_s``. Then one probe call goes through (half-open): success closes the breaker, failure
-opens it for another cooldown. Only the provider's own failures count (transient errors); a call
-that ends without a verdict (cancelled) just frees the probe slot.
+opens it for another cooldown. Only the provider's own failures count (transient errors other
+than an unreadable 200: see ``AttemptError.provider_down``); a call that ends without a verdict
+(cancelled) just frees the probe slot.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ one succeeds or the policy says stop:
 - each attempt gets ``min(attempt_timeout_s, time left)``;
 - after a transient failure it waits a jittered backoff (at least the provider's
   ``retry-after``), unless the wait does not fit before the deadline: then it gives up at once;
-- a provider's refusal (non-429 4xx) is final: no retry, no fallback; so is an unreadable 200.
+- a provider's refusal (non-429 4xx) is final: no retry, no fallback;
+- an unreadable 200 is retried, but it is no sign the provider is down: it does not count against
+  the breaker, and when the attempts run out it is ``llm_invalid_output``, with no fallback.
 
 With ``fallback=True`` a primary that is unavailable (exhausted, timed out, breaker open) hands
 over to the secondary, which gets the time the primary was not allowed to use.
@@ -142,9 +144,9 @@ class Gateway:
                 result = await attempt(provider, deadline)
             except AttemptError as error:
                 ctx.meter.add(error.usage)
-                if error.transient:
+                if error.provider_down:
                     breaker.record_failure()
-                else:  # the provider answered (a refusal, an unusable body): it is up
+                else:  # the provider answered (a refusal, an unreadable body): it is up
                     breaker.record_success()
                 last = error
                 await self._wait_before_retry(provider, ctx, error, retries, deadline)

@@ -71,8 +71,9 @@ def error_from_response(provider: str, response: httpx.Response) -> AttemptError
 
 
 def unreadable_error(provider: str, problem: str, usage: Usage | None = None) -> AttemptError:
-    """A 200 whose body we cannot read as a completion (empty, HTML, no choices)."""
-    return AttemptError(problem, provider=provider, kind="unreadable", transient=False, usage=usage)
+    """A 200 whose body we cannot read as a completion (empty, HTML, no choices): most often a
+    proxy's or gateway's page, gone on the next try, so it is retried like a transient failure."""
+    return AttemptError(problem, provider=provider, kind="unreadable", transient=True, usage=usage)
 
 
 def cut_error(provider: str, problem: str, usage: Usage) -> AttemptError:

@@ -1,11 +1,13 @@
 """Streamed answers under the gateway's policy, with a first-token and an idle deadline.
 
 Until the first piece of text arrives nothing has reached the user, so a transient failure at
-the start is retried like any call, within the first-event deadline. Streams use the primary
-only: no fallback. Once text has been forwarded there is no way back: a gap longer than the idle
-deadline ends the stream with ``llm_timeout``; a cut, garbled or error-carrying stream, or one
-whose end marker says it is incomplete, ends it with ``llm_incomplete``. ``done`` comes only
-after the provider's own end marker for a whole, non-empty answer.
+the start is retried like any call, within the first-event deadline (an attempt with no first
+token after ``policy.stream_attempt_s`` is one), and a refusal or an empty answer is asked again,
+as a summary's would be. Streams use the primary only: no fallback. Once text has been forwarded
+there is no way back: a gap longer than the idle deadline ends the stream with ``llm_timeout``; a
+cut, garbled or error-carrying stream, or one whose end marker says it is incomplete, ends it
+with ``llm_incomplete``. ``done`` comes only after the provider's own end marker for a whole,
+non-empty answer.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ async def stream_answer(
     async def open_stream(provider: Provider, deadline: Deadline) -> _Opened:
         events = provider.stream(messages)
         try:
-            async with asyncio.timeout(deadline.remaining()):
+            async with asyncio.timeout(min(gateway.policy.stream_attempt_s, deadline.remaining())):
                 return _Opened(await anext(events), events)
         except TimeoutError:
             await events.aclose()
@@ -59,6 +61,14 @@ async def stream_answer(
 
     provider = gateway.primary
     opened = await gateway.with_retries(provider, ctx, ctx.deadline, open_stream)
+    for _ in range(gateway.policy.max_generations - 1):
+        if isinstance(opened.first, TextDelta) or not _can_reask(gateway, ctx):
+            break
+        # A refusal or an empty answer, and nothing has reached the user yet: ask again, as
+        # /summaries does (a re-ask, not a retry: it spends no retry budget).
+        ctx.meter.add(opened.first.usage)
+        await opened.events.aclose()
+        opened = await gateway.with_retries(provider, ctx, ctx.deadline, open_stream)
     async with aclosing(opened.events) as events:
         event, wrote_text = opened.first, False
         while isinstance(event, TextDelta):
@@ -68,6 +78,13 @@ async def stream_answer(
         ctx.meter.add(event.usage)
         _check_end(event, wrote_text)
         yield StreamDone(provider.name, provider.model)
+
+
+def _can_reask(gateway: Gateway, ctx: RequestContext) -> bool:
+    """Whether a re-ask still fits: an attempt left, and time for it before the first event."""
+    policy = gateway.policy
+    return (gateway.can_attempt(ctx, fallback=False)
+            and ctx.deadline.remaining() > policy.min_attempt_s + policy.deadline_margin_s)
 
 
 async def _next_event(
