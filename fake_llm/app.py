@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,14 +55,19 @@ def _error_response(provider: Provider, error: ApiError, extra: dict[str, str] |
                     headers={**rendered.headers, **(extra or {})})
 
 
-def _api_key(request: Request) -> str:
-    auth = request.headers.get("authorization", "")
-    return auth.removeprefix("Bearer ").strip() or request.headers.get("x-api-key", "") or "anonymous"
-
-
-def _retry_count(request: Request) -> int | None:
-    value = request.headers.get("x-stainless-retry-count")
-    return int(value) if value is not None and value.isdigit() else None
+def _client(scope: MutableMapping[str, Any]) -> tuple[str, int | None]:
+    """The caller's API key (or "anonymous") and its ``x-stainless-retry-count``, in one pass over
+    the raw headers."""
+    bearer = api_key = retries = b""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            bearer = value
+        elif name == b"x-api-key":
+            api_key = value
+        elif name == b"x-stainless-retry-count":
+            retries = value
+    key = bearer.decode("latin-1").removeprefix("Bearer ").strip() or api_key.decode("latin-1")
+    return key or "anonymous", int(retries) if retries.isdigit() else None
 
 
 async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
@@ -80,11 +86,11 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     knobs = state.profile.knobs(model)
     rng = fate_rng(state.seed, state.profile.digest, fp, attempt)
     plan = state.fates.decide(ctx, knobs, rng)
-    key = _api_key(request)
+    key, retry_count = _client(request.scope)
     row = state.ledger.open(
         received_at=arrived, provider=wire.provider, model=model, task=prompt.task,
         paper_ids=prompt.paper_ids, fingerprint=fp, attempt=attempt, stream=parsed.stream,
-        retry_count=_retry_count(request), api_key=key[:12])
+        retry_count=retry_count, api_key=key[:12])
     headers = {"x-fake-llm-attempt": str(attempt), "x-fake-llm-fingerprint": fp}
     limits = knobs.rate_limit
     on_close = None

@@ -28,11 +28,13 @@ _FINGERPRINTED_KEYS = ("messages", "system", "tools", "tool_choice", "response_f
 _MAX_FINGERPRINTS = 200_000
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def fingerprint(provider: str, body: dict[str, Any]) -> str:
     """A short hash of the provider, the model and the request's content (not its stream flag)."""
     content = {key: body.get(key) for key in _FINGERPRINTED_KEYS if key in body}
-    canonical = json.dumps([provider, body.get("model"), content], sort_keys=True,
-                           separators=(",", ":"), default=str)
+    canonical = _CANONICAL.encode([provider, body.get("model"), content])
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
