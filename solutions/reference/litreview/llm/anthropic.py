@@ -21,10 +21,9 @@ from litreview.llm.http import (
     cut_error,
     error_from_response,
     httpx_timeout,
-    iter_sse,
     parse_event_json,
     read_json,
-    stream_failure,
+    read_stream,
     unreadable_error,
 )
 from litreview.llm.types import (
@@ -39,7 +38,6 @@ from litreview.llm.types import (
 
 ANTHROPIC_VERSION = "2023-06-01"
 MAX_TOKENS = 1024
-STREAM_READ_BACKSTOP_S = 30.0  # a backstop only: the caller's deadlines are far shorter
 _STOP: dict[str, FinishReason] = {
     "end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "refusal": "refusal",
 }
@@ -113,27 +111,11 @@ class AnthropicProvider:
             usage=usage, finish_reason=_stop(data.get("stop_reason")),
         )
 
-    async def stream(self, messages: list[ChatMessage]) -> AsyncGenerator[StreamEvent, None]:
+    def stream(self, messages: list[ChatMessage]) -> AsyncGenerator[StreamEvent, None]:
         """The answer as it is written; see :meth:`litreview.llm.types.Provider.stream`."""
-        reader = _EventReader(self.name)
-        started = False
-        try:
-            async with self._http.stream(
-                "POST", self._url, headers=self._headers, json=self._body(messages, stream=True),
-                timeout=httpx_timeout(STREAM_READ_BACKSTOP_S, self._connect_timeout_s),
-            ) as response:
-                if response.is_error:
-                    await response.aread()
-                    raise error_from_response(self.name, response)
-                started = True
-                async for message in iter_sse(response.aiter_lines()):
-                    for event in reader.feed(message):
-                        yield event
-                    if reader.stopped:
-                        break
-        except httpx.HTTPError as exc:
-            raise stream_failure(self.name, exc, started, reader.usage) from exc
-        yield reader.end()
+        return read_stream(self._http, self.name, self._url, self._headers,
+                           self._body(messages, stream=True), self._connect_timeout_s,
+                           _EventReader(self.name))
 
 
 class _EventReader:
@@ -143,7 +125,7 @@ class _EventReader:
         self.provider = provider
         self.stop_reason: FinishReason = "other"
         self.usage = Usage()
-        self.stopped = False
+        self.finished = False
 
     def feed(self, message: SSEMessage) -> list[StreamEvent]:
         """The text deltas in one event; raises AttemptError for error events and garbage."""
@@ -162,11 +144,11 @@ class _EventReader:
             self.stop_reason = _stop((data.get("delta") or {}).get("stop_reason"))
             self.usage = _usage(data.get("usage"), self.usage)
         elif kind == "message_stop":
-            self.stopped = True
+            self.finished = True
         return []
 
     def end(self) -> StreamEnd:
         """The end marker; a stream without ``message_stop`` was cut."""
-        if not self.stopped:
+        if not self.finished:
             raise cut_error(self.provider, "the stream ended without message_stop", self.usage)
         return StreamEnd(self.stop_reason, self.usage)

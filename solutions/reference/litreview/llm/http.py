@@ -13,15 +13,15 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from litreview.errors import AttemptError, FailureKind
-from litreview.llm.types import Usage
+from litreview.llm.types import StreamEnd, StreamEvent, Usage
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 
@@ -171,3 +171,51 @@ def parse_event_json(provider: str, message: SSEMessage, usage: Usage) -> dict[s
     if not isinstance(data, dict):
         raise broken_error(provider, "stream event is not a JSON object", usage)
     return data
+
+
+# A backstop only: the caller's first-token and idle deadlines are far shorter.
+STREAM_READ_BACKSTOP_S = 30.0
+
+
+class StreamReader(Protocol):
+    """One wire format's reading of a stream's events."""
+
+    usage: Usage  # what the provider has reported so far
+    finished: bool  # the provider's own last event has arrived
+
+    def feed(self, message: SSEMessage) -> list[StreamEvent]:
+        """The text deltas in one event; raises AttemptError for error events and garbage."""
+        ...
+
+    def end(self) -> StreamEnd:
+        """The end marker once the body has ended; raises AttemptError if the stream was cut."""
+        ...
+
+
+async def read_stream(
+    http: httpx.AsyncClient, provider: str, url: str, headers: dict[str, str],
+    body: dict[str, Any], connect_timeout_s: float, reader: StreamReader,
+) -> AsyncGenerator[StreamEvent, None]:
+    """POST ``body`` and yield the reader's events as they arrive, then its end marker.
+
+    An error status, or a connection that fails before the 200, is that attempt's AttemptError;
+    a connection that fails after it is a cut stream.
+    """
+    started = False
+    try:
+        async with http.stream(
+            "POST", url, headers=headers, json=body,
+            timeout=httpx_timeout(STREAM_READ_BACKSTOP_S, connect_timeout_s),
+        ) as response:
+            if response.is_error:
+                await response.aread()
+                raise error_from_response(provider, response)
+            started = True
+            async for message in iter_sse(response.aiter_lines()):
+                for event in reader.feed(message):
+                    yield event
+                if reader.finished:
+                    break
+    except httpx.HTTPError as exc:
+        raise stream_failure(provider, exc, started, reader.usage) from exc
+    yield reader.end()

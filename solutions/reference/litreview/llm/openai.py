@@ -20,10 +20,9 @@ from litreview.llm.http import (
     cut_error,
     error_from_response,
     httpx_timeout,
-    iter_sse,
     parse_event_json,
     read_json,
-    stream_failure,
+    read_stream,
     unreadable_error,
 )
 from litreview.llm.types import (
@@ -36,8 +35,6 @@ from litreview.llm.types import (
     Usage,
 )
 
-# A backstop only: the caller's first-token and idle deadlines are far shorter.
-STREAM_READ_BACKSTOP_S = 30.0
 _FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "content_filter": "refusal"}
 
 
@@ -99,31 +96,14 @@ class OpenAIProvider:
             usage=usage, finish_reason=finish,
         )
 
-    async def stream(self, messages: list[ChatMessage]) -> AsyncGenerator[StreamEvent, None]:
+    def stream(self, messages: list[ChatMessage]) -> AsyncGenerator[StreamEvent, None]:
         """The answer as it is written; see :meth:`litreview.llm.types.Provider.stream`."""
         body = {
             "model": self.model, "messages": messages, "stream": True,
             "stream_options": {"include_usage": True},
         }
-        reader = _ChunkReader(self.name)
-        started = False
-        try:
-            async with self._http.stream(
-                "POST", self._url, headers=self._headers, json=body,
-                timeout=httpx_timeout(STREAM_READ_BACKSTOP_S, self._connect_timeout_s),
-            ) as response:
-                if response.is_error:
-                    await response.aread()
-                    raise error_from_response(self.name, response)
-                started = True
-                async for message in iter_sse(response.aiter_lines()):
-                    for event in reader.feed(message):
-                        yield event
-                    if reader.done:
-                        break
-        except httpx.HTTPError as exc:
-            raise stream_failure(self.name, exc, started, reader.usage) from exc
-        yield reader.end()
+        return read_stream(self._http, self.name, self._url, self._headers, body,
+                           self._connect_timeout_s, _ChunkReader(self.name))
 
 
 class _ChunkReader:
@@ -134,12 +114,12 @@ class _ChunkReader:
         self.finish: FinishReason | None = None
         self.usage = Usage()
         self.refused = False
-        self.done = False
+        self.finished = False
 
     def feed(self, message: SSEMessage) -> list[StreamEvent]:
         """The text deltas in one event; raises AttemptError for error events and garbage."""
         if message.data.strip() == "[DONE]":
-            self.done = True
+            self.finished = True
             return []
         if message.event == "error":
             raise broken_error(self.provider, "the provider sent an error event", self.usage)
@@ -162,7 +142,7 @@ class _ChunkReader:
 
     def end(self) -> StreamEnd:
         """The end marker, once the body ended; a stream without finish reason or [DONE] was cut."""
-        if self.finish is None or not self.done:
+        if self.finish is None or not self.finished:
             raise cut_error(self.provider, "the stream ended before its finish reason and [DONE]",
                             self.usage)
         return StreamEnd("refusal" if self.refused else self.finish, self.usage)
