@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import anthropic
 import httpx
@@ -19,13 +21,29 @@ from fake_llm.runner import FakeLLM
 SUMMARY = [{"role": "user", "content": "Summarize paper P0042."}]
 
 
-def oai(fake: FakeLLM, retries: int = 0) -> openai.OpenAI:
-    return openai.OpenAI(base_url=fake.openai_base_url, api_key="test-key", max_retries=retries)
+_CLIENTS: list[openai.OpenAI | anthropic.Anthropic] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Close every SDK client a test made, so that no socket is left to the garbage collector."""
+    yield
+    while _CLIENTS:
+        _CLIENTS.pop().close()
+
+
+def oai(fake: FakeLLM, retries: int = 0, **options: Any) -> openai.OpenAI:
+    client = openai.OpenAI(base_url=fake.openai_base_url, api_key="test-key", max_retries=retries,
+                           **options)
+    _CLIENTS.append(client)
+    return client
 
 
 def ant(fake: FakeLLM, retries: int = 0) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="test-key",
-                               max_retries=retries)
+    client = anthropic.Anthropic(base_url=fake.anthropic_base_url, api_key="test-key",
+                                 max_retries=retries)
+    _CLIENTS.append(client)
+    return client
 
 
 def openai_stream(fake: FakeLLM) -> tuple[str, str | None, object]:
@@ -198,7 +216,7 @@ def test_scripted_latency_is_injected_per_server_clock(fake):
 
 def test_hang_holds_until_the_client_gives_up(fake):
     script(fake, "hang")
-    client = openai.OpenAI(base_url=fake.openai_base_url, api_key="k", max_retries=0, timeout=0.3)
+    client = oai(fake, timeout=0.3)
     with pytest.raises(openai.APITimeoutError):
         client.chat.completions.create(model="sim-gpt-large", messages=SUMMARY)
     snapshot = fake.admin.ledger_snapshot()
