@@ -132,7 +132,7 @@ def test_non_transient_failures_are_never_retried(app, fake, evidence, contract)
         assert problem is None, f"{kind} of {paper_id} after {what} {problem}"
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=20)
+@check(exercise="retries", tag="retries", points=3, time_limit_s=20, fresh_app=True)
 def test_retry_after_is_honoured_or_the_request_fails_at_once(app, fake, evidence, contract):
     """A 429 with retry-after-ms 400 is retried no sooner than 400 ms later; a 429 asking for 10 s,
     which does not fit in the deadline, is answered 429 rate_limited at once, without a retry."""
@@ -267,7 +267,7 @@ def test_backoff_is_jittered(app, fake, evidence):
         "without jitter, clients that fail together retry together and hit the provider in waves")
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=40)
+@check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True)
 def test_retry_budget_limits_retries(app, fake, evidence, contract):
     """40 extractions whose first call fails (503), four at a time, a healthy one after each
     four: the app retries at most 10 + 0.3 per request of them (the retry budget), so a bad spell

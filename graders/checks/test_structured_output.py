@@ -141,7 +141,7 @@ def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
             f"calls; the app made {len(rows)}")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=25)
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=25, fresh_app=True)
 def test_persistently_broken_output_is_an_honest_502(app, fake, evidence, contract):
     """When every reply is cut short, missing a key, refused or empty, the extraction is 502
     llm_invalid_output after at most 3 generations (never a guessed value); when every reply is a
