@@ -113,7 +113,7 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     headers["x-request-id" if wire.provider == "openai" else "request-id"] = f"req_{row.id}"
     answer = build_answer(ctx, parsed, plan, rng)
     exchange = Exchange(wire, ctx, parsed, plan, row, state.ledger, answer, headers,
-                        knobs.stream.chunk_chars, arrived, on_close)
+                        knobs.stream.chunk_chars, on_close)
     return PlannedResponse(exchange)
 
 

@@ -112,7 +112,6 @@ class Exchange:
     answer: Answer | None
     headers: dict[str, str]
     chunk_chars: int
-    received_at: float  # when the request reached the server, on time.monotonic()
     on_close: Callable[[], None] | None = None
 
 
@@ -142,11 +141,13 @@ class PlannedResponse(Response):
     async def _run(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> None:
         plan = ex.plan
         wait_s = plan.hang_s if plan.hang_s is not None else plan.delay_s
-        answers_plainly = plan.hang_s is None and plan.http_error is None and not ex.parsed.stream
+        answers_plainly = (plan.hang_s is None and plan.http_error is None and plan.transport != "reset"
+                           and not ex.parsed.stream)
         # Rendered before the wait, so that the wait ends with nothing left to do but send it.
         plain = self._plain_body(ex) if answers_plainly else None
         # The delay runs from the request's arrival, so the time spent on it so far is inside it.
-        if await watch.sleep(ex.received_at + wait_s - time.monotonic()):
+        arrived = ex.ledger.started_at + ex.row.arrival_s
+        if await watch.sleep(arrived + wait_s - time.monotonic()):
             ex.row.client_gone = True
             return
         if plan.hang_s is not None or plan.transport == "reset":
