@@ -33,11 +33,11 @@ class RetryBudget:
 
     It holds at most ``capacity`` tokens and starts full. Each first attempt deposits
     ``deposit`` tokens; each retry needs, and spends, one whole token. So in steady state retries
-    add at most ``deposit`` (30 %: a stormy hour's share of failed calls) to the load, while a
-    burst of bad luck can still retry.
+    add at most ``deposit`` (a share of the first attempts) to the load, while a burst of bad
+    luck can still retry. Both numbers are the policy's.
     """
 
-    def __init__(self, capacity: float = 10.0, deposit: float = 0.3) -> None:
+    def __init__(self, capacity: float, deposit: float) -> None:
         self.capacity = capacity
         self.deposit = deposit
         self.tokens = capacity
