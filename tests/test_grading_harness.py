@@ -55,6 +55,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"ok": True})
         if self.path == "/env":
             return self.send_json(200, dict(os.environ))
+        if self.path == "/pid":
+            return self.send_json(200, {"pid": os.getpid()})
         if self.path.startswith("/exists?"):
             return self.send_json(200, {"exists": os.path.exists(self.path.split("?", 1)[1])})
         if self.path == "/hang":
@@ -122,6 +124,18 @@ def test_environment(app, evidence):
 @check(exercise="retries", tag="correctness", points=1)
 def test_graders_hidden(app, evidence):
     evidence.observed(f"graders visible: {{app.get('/exists?' + GRADERS_DIR).json['exists']}}")
+
+@check(exercise="retries", tag="correctness", points=1)
+def test_shared_app(app, evidence):
+    evidence.observed(str(app.get("/pid").json["pid"]))
+
+@check(exercise="retries", tag="correctness", points=1, fresh_app=True)
+def test_own_app(app, evidence):
+    evidence.observed(str(app.get("/pid").json["pid"]))
+
+@check(exercise="retries", tag="correctness", points=1)
+def test_after_own_app(app, evidence):
+    evidence.observed(str(app.get("/pid").json["pid"]))
 
 @check(exercise="fallback", tag="fallback", points=4)
 def test_not_in_the_manifest(app):
@@ -204,11 +218,19 @@ def test_score_counts_manifest_exercises_level_and_soak(graded: GradeResult) -> 
     assert "test_not_in_the_manifest" not in counted
     assert "test_not_at_this_level" not in counted
     assert "test_soak_partial" in counted  # soak counts at any level
-    # 2 (503) + 3 (hang) + 1 + 1 (fails) + 0 (grader error) + 1 + 1 + 2 (soak)
-    assert score.max_score == 11
-    assert score.score == 2 + 1 + 1 + 1 + 1  # the soak check earned half of its 2 points
+    # 2 (503) + 3 (hang) + 1 + 1 (fails) + 0 (grader error) + 1 + 1 + 3 (pids) + 2 (soak)
+    assert score.max_score == 14
+    assert score.score == 2 + 1 + 1 + 1 + 3 + 1  # the soak check earned half of its 2 points
     assert score.by_exercise["soak"].score == 1
     assert score.by_tag["timeouts"].max_score == 4
+
+
+def test_a_fresh_app_check_has_an_app_of_its_own(graded: GradeResult) -> None:
+    records = by_name(graded)
+    shared, own, after = (records[name].observed[0]
+                          for name in ("test_shared_app", "test_own_app", "test_after_own_app"))
+    assert own != shared  # started for the check...
+    assert after != own  # ...and not handed on to the next one
 
 
 def test_the_app_cannot_see_the_graders_environment(graded: GradeResult) -> None:

@@ -194,14 +194,20 @@ def _check_frame(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def app(request: pytest.FixtureRequest, _check_frame: None) -> AppClient:
-    """A client for the candidate's app, started (or restarted) as this check needs."""
+def app(request: pytest.FixtureRequest, _check_frame: None) -> Iterator[AppClient]:
+    """A client for the candidate's app, started (or restarted) as this check needs.
+
+    A ``fresh_app`` check gets an app of its own: started for it, and not handed on to the next
+    check, so app-wide state (an open circuit breaker, a spent retry budget) never crosses checks.
+    """
     context = _context()
     spec = spec_of(request.node)
     fresh = spec.fresh_app if spec is not None else False
     process = context.apps.ensure(request.node.module.__name__, fresh=fresh)
     context.fake.admin.reset()  # whatever the app did while starting is not this check's business
-    return AppClient(process.base_url)
+    yield AppClient(process.base_url)
+    if fresh:
+        context.apps.mark_dirty()
 
 
 @pytest.fixture

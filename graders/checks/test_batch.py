@@ -2,8 +2,8 @@
 flight at once, a new one started as soon as one finishes; one item per id, in order, each with its
 own status; the whole batch answers within 8.0 s with whatever finished (the rest llm_timeout).
 
-The check that makes a paper fail on every provider runs last: the failures it causes may open the
-app's circuit breakers (app-wide state), which must not spoil the other checks."""
+The check that makes a paper fail on every provider has an app of its own: the failures it causes
+may open the app's circuit breakers (app-wide state), which must not spoil the other checks."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
         "calls must be closed")
 
 
-@check(exercise="batch", tag="correctness", points=2, time_limit_s=25)
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=25, fresh_app=True)
 def test_each_item_has_its_own_status(app, fake, evidence, contract):
     """A batch with an unknown id, a paper the provider rejects (400) and a paper both providers
     fail (503) answers 200: those items are errors with not_found, llm_rejected and

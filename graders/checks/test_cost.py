@@ -2,8 +2,8 @@
 re-asks, any provider, failed calls that reported usage), and no request makes another call once
 its token budget is spent: 402 budget_exceeded. The ledger's billed tokens are the truth.
 
-The check that fails the primary on every call runs last: the failures may open the app's circuit
-breaker (app-wide state), which must not spoil the other checks."""
+The check that fails the primary on every call has an app of its own: the failures may open the
+app's circuit breaker (app-wide state), which must not spoil the other checks."""
 
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ def test_batch_items_have_the_batch_budget(app, fake, evidence):
     assert items[1].get("status") == "ok", "the healthy item P0182 was not summarised"
 
 
-@check(exercise="cost", tag="cost", points=2, time_limit_s=20)
+@check(exercise="cost", tag="cost", points=2, time_limit_s=20, fresh_app=True)
 def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence, contract):
     """A summary whose first primary reply is empty (billed) and whose later primary calls fail
     (503) reports, if the secondary writes it, the tokens of both providers; without a secondary
