@@ -1,11 +1,15 @@
 """The admin API at ``/_chaos/``: read and replace knobs, script faults, read the ledger, reset.
 
 Not subject to chaos. Answers only loopback clients unless the server was started with
-``--admin-open``. Errors are ``{"error": {"message": ...}}`` with status 400 (or 403).
+``--admin-open``; a server given an admin token (the graders start theirs with one) also wants it
+in every admin request's ``x-fake-llm-admin-token`` header, so an app under test that shares the
+loopback cannot script or clear faults. Errors are ``{"error": {"message": ...}}`` with status 400
+(or 403).
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
@@ -18,6 +22,9 @@ from fake_llm.profiles import ProfileError, apply_settings, build_profile, read_
 
 if TYPE_CHECKING:
     from fake_llm.app import ChaosState
+
+
+ADMIN_TOKEN_HEADER = "x-fake-llm-admin-token"
 
 
 def _problem(message: str, status: int = 400) -> JSONResponse:
@@ -79,9 +86,13 @@ def admin_router(state: ChaosState) -> APIRouter:
 
     def refused(request: Request) -> JSONResponse | None:
         host = request.client.host if request.client else None
-        if state.admin_open or _is_loopback(host):
-            return None
-        return _problem("the admin API answers loopback clients only (start with --admin-open)", 403)
+        if not (state.admin_open or _is_loopback(host)):
+            return _problem("the admin API answers loopback clients only (start with --admin-open)", 403)
+        if state.admin_token is not None and not hmac.compare_digest(
+                request.headers.get(ADMIN_TOKEN_HEADER, "").encode(), state.admin_token.encode()):
+            return _problem(f"this server's admin API wants its admin token in the {ADMIN_TOKEN_HEADER} "
+                            "header", 403)
+        return None
 
     @router.get("/profile")
     async def get_profile(request: Request) -> JSONResponse:

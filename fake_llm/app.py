@@ -34,6 +34,7 @@ class ChaosState:
     seed: int
     ledger_capacity: int = DEFAULT_CAPACITY
     admin_open: bool = False
+    admin_token: str | None = None
     fates: Fates = field(init=False)
     ledger: Ledger = field(init=False)
     limiter: RateLimiter = field(default_factory=RateLimiter)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from fake_llm.admin import ADMIN_TOKEN_HEADER
 from fake_llm.app import ChaosState, create_app
 from fake_llm.connection import abortable
 from fake_llm.ledger import DEFAULT_CAPACITY
@@ -55,16 +56,18 @@ def uvicorn_config(state: ChaosState, host: str, port: int, log_level: str = "wa
 
 
 def make_state(profile: str = "calm", seed: int = 0, settings: dict[str, Any] | None = None,
-               ledger_capacity: int = DEFAULT_CAPACITY, admin_open: bool = False) -> ChaosState:
+               ledger_capacity: int = DEFAULT_CAPACITY, admin_open: bool = False,
+               admin_token: str | None = None) -> ChaosState:
     """Server state from a level name or profile path; raises ProfileError on a bad profile."""
-    return ChaosState(load_profile(profile, settings), seed, ledger_capacity, admin_open)
+    return ChaosState(load_profile(profile, settings), seed, ledger_capacity, admin_open, admin_token)
 
 
 class Admin:
     """A small client for the admin API."""
 
-    def __init__(self, base_url: str) -> None:
-        self._http = httpx.Client(base_url=f"{base_url}/_chaos", timeout=10)
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        headers = {ADMIN_TOKEN_HEADER: token} if token is not None else {}
+        self._http = httpx.Client(base_url=f"{base_url}/_chaos", timeout=10, headers=headers)
 
     def _ok(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
@@ -119,11 +122,15 @@ class FakeLLM:
 
     >>> with FakeLLM(profile="calm", seed=7) as fake:
     ...     fake.openai_base_url   # for openai.OpenAI(base_url=...)
+
+    With ``admin_token``, the admin API answers only requests that carry it (``fake.admin`` does):
+    the graders use one so that the app under test, on the same loopback, cannot change the faults.
     """
 
     def __init__(self, profile: str = "calm", seed: int = 0, settings: dict[str, Any] | None = None,
-                 host: str = "127.0.0.1", ledger_capacity: int = DEFAULT_CAPACITY) -> None:
-        self.state = make_state(profile, seed, settings, ledger_capacity)
+                 host: str = "127.0.0.1", ledger_capacity: int = DEFAULT_CAPACITY,
+                 admin_token: str | None = None) -> None:
+        self.state = make_state(profile, seed, settings, ledger_capacity, admin_token=admin_token)
         self._server = uvicorn.Server(uvicorn_config(self.state, host, 0))
         self._thread = threading.Thread(target=self._server.run, name="fake-llm", daemon=True)
         self.host = host
@@ -150,7 +157,7 @@ class FakeLLM:
                 raise RuntimeError("the fake LLM server did not start")
             time.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.admin = Admin(self.base_url)
+        self.admin = Admin(self.base_url, self.state.admin_token)
         return self
 
     def stop(self) -> None:

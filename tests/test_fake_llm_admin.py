@@ -142,3 +142,18 @@ def test_rate_limit_buckets_send_truthful_429s():
     assert statuses[1].headers["x-ratelimit-remaining-requests"] == "0"
     assert int(statuses[2].headers["retry-after-ms"]) > 0
     assert statuses[2].headers["x-fake-llm-fault"] == "rate_limit"
+
+
+def test_a_server_with_an_admin_token_refuses_admin_requests_without_it():
+    with FakeLLM(profile="calm", admin_token="s3cret") as fake:
+        for method, path, body in [("GET", "/profile", None), ("GET", "/ledger", None),
+                                   ("POST", "/script", {"rules": []}), ("DELETE", "/script", None),
+                                   ("POST", "/reset", None), ("PUT", "/profile", {"seed": 1})]:
+            refused = admin(fake, method, path, body)
+            assert refused.status_code == 403, (method, path)
+            assert "x-fake-llm-admin-token" in refused.json()["error"]["message"]
+        wrong = httpx.get(f"{fake.base_url}/_chaos/profile", headers={"x-fake-llm-admin-token": "guess"})
+        assert wrong.status_code == 403
+        fake.admin.script([{"fault": {"kind": "http_error", "status": 503}, "times": 1}])  # has it
+        assert ask(fake).status_code == 503  # the model endpoints want no token
+        assert fake.admin.ledger()[-1]["status"] == 503

@@ -57,6 +57,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, dict(os.environ))
         if self.path == "/pid":
             return self.send_json(200, {"pid": os.getpid()})
+        if self.path == "/clear-faults":
+            admin = os.environ["LLM_BASE_URL"].removesuffix("/v1") + "/_chaos/script"
+            try:
+                urllib.request.urlopen(urllib.request.Request(admin, method="DELETE"), timeout=5)
+                return self.send_json(200, {"status": 200})
+            except urllib.error.HTTPError as error:
+                return self.send_json(200, {"status": error.code})
         if self.path.startswith("/exists?"):
             return self.send_json(200, {"exists": os.path.exists(self.path.split("?", 1)[1])})
         if self.path == "/hang":
@@ -124,6 +131,12 @@ def test_environment(app, evidence):
 @check(exercise="retries", tag="correctness", points=1)
 def test_graders_hidden(app, evidence):
     evidence.observed(f"graders visible: {{app.get('/exists?' + GRADERS_DIR).json['exists']}}")
+
+@check(exercise="retries", tag="correctness", points=1)
+def test_clear_faults(app, fake, evidence):
+    fake.admin.script([{{"fault": {{"kind": "http_error", "status": 503}}, "times": 1}}])
+    evidence.observed(f"admin API: {{app.get('/clear-faults').json['status']}}")
+    evidence.observed(f"rules left: {{len(fake.admin.profile()['rules'])}}")
 
 @check(exercise="retries", tag="correctness", points=1)
 def test_shared_app(app, evidence):
@@ -218,11 +231,16 @@ def test_score_counts_manifest_exercises_level_and_soak(graded: GradeResult) -> 
     assert "test_not_in_the_manifest" not in counted
     assert "test_not_at_this_level" not in counted
     assert "test_soak_partial" in counted  # soak counts at any level
-    # 2 (503) + 3 (hang) + 1 + 1 (fails) + 0 (grader error) + 1 + 1 + 3 (pids) + 2 (soak)
-    assert score.max_score == 14
-    assert score.score == 2 + 1 + 1 + 1 + 3 + 1  # the soak check earned half of its 2 points
+    # 2 (503) + 3 (hang) + 1 + 1 (fails) + 0 (grader error) + 1 + 1 + 1 (admin) + 3 (pids) + 2 (soak)
+    assert score.max_score == 15
+    assert score.score == 2 + 1 + 1 + 1 + 1 + 3 + 1  # the soak check earned half of its 2 points
     assert score.by_exercise["soak"].score == 1
     assert score.by_tag["timeouts"].max_score == 4
+
+
+def test_the_app_cannot_use_the_fake_llms_admin_api(graded: GradeResult) -> None:
+    assert by_name(graded)["test_clear_faults"].observed == ("admin API: 403", "rules left: 1")
+    assert any("admin API wants a token" in note for note in graded.isolation)
 
 
 def test_a_fresh_app_check_has_an_app_of_its_own(graded: GradeResult) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -116,7 +117,7 @@ def dev_context(submission: Path, level: str, seed: int, exercises: str | None,
     from fake_llm.runner import FakeLLM
 
     manifest = load_manifest(submission, known_exercises())
-    fake = FakeLLM(profile=level, seed=seed).start()
+    fake = FakeLLM(profile=level, seed=seed, admin_token=secrets.token_urlsafe(24)).start()
     home = Path(tempfile.mkdtemp(prefix="faultfirst-dev-home-"))
     (home / "tmp").mkdir()
     env = scrubbed_env(home, [Path(sys.executable).parent], [submission, submission / "src"],

@@ -189,8 +189,8 @@ def isolation_summary(sandbox: dict[str, Any], network_isolated: bool) -> list[s
         lines.append("files: the kit's graders, solutions and notes hidden (private mount namespace)")
     limits = sandbox.get("rlimits", {})
     lines.append("limits: " + ", ".join(f"{k}={v}" for k, v in sorted(limits.items())))
-    lines.append("the fake LLM's admin API shares the app's loopback: an app could reach it "
-                 "(only on purpose, which reading the code shows)")
+    lines.append("the fake LLM's admin API wants a token the app is not given: the app cannot "
+                 "change or read the injected faults")
     return lines
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import traceback
 from pathlib import Path
@@ -54,7 +55,10 @@ def run(config: dict[str, Any], emit: EventSink) -> int:
 
     if config.get("loopback_up"):
         bring_loopback_up()
-    with FakeLLM(profile=config["level"], seed=config["seed"]) as fake:
+    # The admin token never leaves this process: the app shares the fake's loopback but cannot
+    # script, clear or read its faults.
+    with FakeLLM(profile=config["level"], seed=config["seed"],
+                 admin_token=secrets.token_urlsafe(24)) as fake:
         apps = AppManager(launch_spec(config, llm_env(fake)))
         try:
             apps.restart()
