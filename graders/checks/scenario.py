@@ -142,8 +142,9 @@ def usage_problem(usage: Any, rows: Sequence[dict[str, Any]]) -> str | None:
     return None
 
 
-def closed_in_time(fake: Any, paper_id: str, limit_s: float = 1.5) -> list[dict[str, Any]]:
-    """Wait (up to ``limit_s``) until no call about ``paper_id`` is open; the rows still open."""
+def closed_in_time(fake: Any, paper_id: str | None, limit_s: float = 1.5) -> list[dict[str, Any]]:
+    """Wait (up to ``limit_s``) until no call about ``paper_id`` (None: no call at all) is open;
+    the rows still open."""
     started = time.monotonic()
     while True:
         open_rows = [row for row in calls(fake.admin.ledger(), paper_id) if row.get("finish_s") is None]

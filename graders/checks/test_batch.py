@@ -7,6 +7,7 @@ may open the app's circuit breakers (app-wide state), which must not spoil the o
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from graders.checks.plugin import check
@@ -26,6 +27,8 @@ from graders.checks.scenario import (
     summary_problem,
     usage_problem,
 )
+
+UNFINISHED_CODES = ("llm_timeout", "llm_unavailable", "llm_invalid_output")
 
 
 def _batch(app: Any, paper_ids: list[str], contract: dict[str, Any]) -> Any:
@@ -172,6 +175,42 @@ def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
     assert not still_open, (
         f"the batch answered but left {len(still_open)} call(s) about {hanging} open: unfinished items' "
         "calls must be closed")
+
+
+@check(exercise="batch", tag="timeouts", points=3, time_limit_s=30)
+def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, contract):
+    """20 papers whose first reply is empty (a summary needs a second call) and every call takes
+    1.1 s: with 4 calls in flight the work takes at least 11 s, so the batch answers at its 8.0 s
+    deadline with the items that finished, every other one an honest error (llm_timeout), and
+    the unfinished items' calls closed. Per-item deadlines alone answer after 11 s at the soonest."""
+    deadline_s = contract["batch_deadline_s"]
+    papers = paper_range(141, contract["max_batch_size"])
+    slow = fault("latency", delay_ms=1100)
+    script(fake, [rule([slow, fault("empty_content")], times=1, task="summary", paper_id=p) for p in papers]
+           + [rule(slow, times=None, task="summary")])
+    evidence.injected(f"a batch of {len(papers)} papers; every summary call takes 1.1 s, and each "
+                      "paper's first reply is empty")
+    response = answered(_batch(app, papers, contract))
+    items = _items(response, papers)
+    codes = Counter(item.get("status") if item.get("status") == "ok" else item_code(item) for item in items)
+    evidence.observed(f"{shown(response)}; items: {dict(codes)}")
+    assert response.elapsed_s <= deadline_s + CLIENT_MARGIN_S, (
+        f"the batch took {response.elapsed_s:.1f} s; it must answer within {deadline_s:g} s with "
+        "whatever has finished")
+    for item, paper_id in zip(items, papers, strict=True):
+        if item.get("status") == "ok":
+            problem = summary_problem(item, paper_id)
+            assert problem is None, f"item {paper_id} is \"ok\" but {problem}"
+        else:
+            code = item_code(item)
+            # An item may also end honestly before the deadline, on the app's own limits.
+            assert item.get("status") == "error" and code in UNFINISHED_CODES, (
+                f"item {paper_id} is {item.get('status')!r} with code {code!r}; an item not finished "
+                "by the deadline is an error with code llm_timeout")
+    still_open = closed_in_time(fake, None)
+    assert not still_open, (
+        f"the batch answered but left {len(still_open)} call(s) open: unfinished items' calls must "
+        "be closed")
 
 
 @check(exercise="batch", tag="correctness", points=2, time_limit_s=25, fresh_app=True)
