@@ -17,11 +17,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from graders.harness.app_process import AppManager, LaunchSpec
 from graders.harness.manifest import load_manifest
 from graders.harness.sandbox import scrubbed_env
+
+if TYPE_CHECKING:
+    from fake_llm.runner import FakeLLM
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 EXERCISES_DIR = KIT_ROOT / "exercises"
@@ -73,6 +76,15 @@ def current() -> GradingContext | None:
     return _current
 
 
+def grader_fake(level: str, seed: int) -> FakeLLM:
+    """The fake LLM for one grading, not started yet. Its admin API wants a random token that
+    never leaves this process: the app shares the fake's loopback but cannot script, clear or read
+    its faults."""
+    from fake_llm.runner import FakeLLM
+
+    return FakeLLM(profile=level, seed=seed, admin_token=secrets.token_urlsafe(24))
+
+
 def llm_env(fake: FakeServer) -> dict[str, str]:
     """The LLM settings every app gets (CONTRACT.md), pointing at this session's fake LLM."""
     return {
@@ -114,10 +126,8 @@ def fd_sink(fd: int) -> EventSink:
 def dev_context(submission: Path, level: str, seed: int, exercises: str | None,
                 results: Path | None) -> GradingContext:
     """A context for developing checks: the submission runs in place, unconfined."""
-    from fake_llm.runner import FakeLLM
-
     manifest = load_manifest(submission, known_exercises())
-    fake = FakeLLM(profile=level, seed=seed, admin_token=secrets.token_urlsafe(24)).start()
+    fake = grader_fake(level, seed).start()
     home = Path(tempfile.mkdtemp(prefix="faultfirst-dev-home-"))
     (home / "tmp").mkdir()
     env = scrubbed_env(home, [Path(sys.executable).parent], [submission, submission / "src"],

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 import traceback
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 
 from graders.harness import context as ctx_module
 from graders.harness.app_process import AppManager, AppStartError, LaunchSpec
-from graders.harness.context import EventSink, GradingContext, fd_sink, llm_env
+from graders.harness.context import EventSink, GradingContext, fd_sink, grader_fake, llm_env
 from graders.harness.netns import bring_loopback_up
 from graders.harness.sandbox import Sandbox
 
@@ -51,14 +50,9 @@ def pytest_args(config: dict[str, Any]) -> list[str]:
 
 def run(config: dict[str, Any], emit: EventSink) -> int:
     """The session proper; returns its exit status."""
-    from fake_llm.runner import FakeLLM
-
     if config.get("loopback_up"):
         bring_loopback_up()
-    # The admin token never leaves this process: the app shares the fake's loopback but cannot
-    # script, clear or read its faults.
-    with FakeLLM(profile=config["level"], seed=config["seed"],
-                 admin_token=secrets.token_urlsafe(24)) as fake:
+    with grader_fake(config["level"], config["seed"]) as fake:
         apps = AppManager(launch_spec(config, llm_env(fake)))
         try:
             apps.restart()
