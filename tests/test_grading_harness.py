@@ -55,8 +55,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, {"ok": True})
         if self.path == "/env":
             return self.send_json(200, dict(os.environ))
-        if self.path == "/pid":
-            return self.send_json(200, {"pid": os.getpid()})
+        if self.path == "/instance":
+            return self.send_json(200, {"instance": INSTANCE})
         if self.path == "/clear-faults":
             admin = os.environ["LLM_BASE_URL"].removesuffix("/v1") + "/_chaos/script"
             try:
@@ -87,6 +87,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+INSTANCE = os.urandom(8).hex()  # which start of the app answered (its pid is the same in every sandbox)
 port = int(sys.argv[sys.argv.index("--port") + 1])
 print("tinyapp listening", flush=True)
 ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
@@ -140,15 +141,15 @@ def test_clear_faults(app, fake, evidence):
 
 @check(exercise="retries", tag="correctness", points=1)
 def test_shared_app(app, evidence):
-    evidence.observed(str(app.get("/pid").json["pid"]))
+    evidence.observed(str(app.get("/instance").json["instance"]))
 
 @check(exercise="retries", tag="correctness", points=1, fresh_app=True)
 def test_own_app(app, evidence):
-    evidence.observed(str(app.get("/pid").json["pid"]))
+    evidence.observed(str(app.get("/instance").json["instance"]))
 
 @check(exercise="retries", tag="correctness", points=1)
 def test_after_own_app(app, evidence):
-    evidence.observed(str(app.get("/pid").json["pid"]))
+    evidence.observed(str(app.get("/instance").json["instance"]))
 
 @check(exercise="fallback", tag="fallback", points=4)
 def test_not_in_the_manifest(app):
@@ -231,7 +232,7 @@ def test_score_counts_manifest_exercises_level_and_soak(graded: GradeResult) -> 
     assert "test_not_in_the_manifest" not in counted
     assert "test_not_at_this_level" not in counted
     assert "test_soak_partial" in counted  # soak counts at any level
-    # 2 (503) + 3 (hang) + 1 + 1 (fails) + 0 (grader error) + 1 + 1 + 1 (admin) + 3 (pids) + 2 (soak)
+    # 2 (503) + 3 (hang) + 1 + 1 (fails) + 0 (grader error) + 1 + 1 + 1 (admin) + 3 (instances) + 2 (soak)
     assert score.max_score == 15
     assert score.score == 2 + 1 + 1 + 1 + 1 + 3 + 1  # the soak check earned half of its 2 points
     assert score.by_exercise["soak"].score == 1
@@ -260,7 +261,8 @@ def test_the_app_cannot_see_the_graders_environment(graded: GradeResult) -> None
 @pytest.mark.skipif(os.geteuid() != 0, reason="hiding the graders needs root (mount namespace)")
 def test_the_app_cannot_see_the_hidden_graders(graded: GradeResult) -> None:
     assert by_name(graded)["test_graders_hidden"].observed == ("graders visible: False",)
-    assert any("uid 65534" in note for note in graded.isolation)
+    assert any("bubblewrap" in note for note in graded.isolation)
+    assert any("user ID of this grading alone" in note for note in graded.isolation)
 
 
 def test_results_json_has_the_gradescope_shape(graded: GradeResult) -> None:

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 EXERCISES_DIR = KIT_ROOT / "exercises"
-GRADER_KEY = "grader-key"
+# The key a candidate's app uses locally (the template's default): nothing in a graded app's
+# environment tells it that it is being graded.
+GRADER_KEY = "sk-local"
 
 EventSink = Callable[[dict[str, Any]], None]
 
@@ -86,7 +88,8 @@ def grader_fake(level: str, seed: int) -> FakeLLM:
 
 
 def llm_env(fake: FakeServer) -> dict[str, str]:
-    """The LLM settings every app gets (CONTRACT.md), pointing at this session's fake LLM."""
+    """The LLM settings every app gets (the candidate README's table), pointing at this session's
+    fake LLM."""
     return {
         "LLM_BASE_URL": fake.openai_base_url,
         "LLM_FALLBACK_BASE_URL": fake.anthropic_base_url,

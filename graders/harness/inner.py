@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from graders.harness.context import KIT_ROOT
-from graders.harness.records import CheckRecord
+from graders.harness.records import CheckRecord, SessionConfig
 
 SESSION_START_LIMIT_S = 120.0  # fake LLM + the app's first start + collecting the checks
 SESSION_MARGIN_S = 60.0
@@ -85,11 +85,11 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def run_inner_session(config: dict[str, Any], prefix: tuple[str, ...], private: Path,
+def run_inner_session(config: SessionConfig, prefix: tuple[str, ...], private: Path,
                       progress: Callable[[dict[str, Any]], None] | None = None) -> SessionOutcome:
     """Run the inner session to its end (or its time limit) and collect what it reported."""
     config_path = private / "config.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
+    config_path.write_text(json.dumps(config.to_json()), encoding="utf-8")
     read_fd, write_fd = os.pipe()
     argv = [*prefix, sys.executable, "-m", "graders.session", "--config", str(config_path),
             "--events-fd", str(write_fd)]

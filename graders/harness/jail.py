@@ -5,12 +5,17 @@ single-threaded process between the grader and the untrusted app, so none of the
 happens in a forked copy of the multi-threaded grader. In order, it:
 
 1. sets resource limits (``rlimits``: name -> soft=hard value, e.g. ``{"AS": 4294967296}``);
-2. when ``mount_ns`` is true (needs root): enters a private mount namespace, makes each path in
-   ``reveal`` reachable for ``uid`` (an ancestor that others cannot enter, such as ``/root``, is
-   covered by an empty tmpfs into which only the needed child is bind-mounted back), then covers
-   each path in ``hide`` with an empty read-only tmpfs;
-3. when ``uid`` is set: drops to ``uid``/``gid`` with no supplementary groups;
-4. changes to ``cwd`` and execs ``argv`` with exactly ``env``.
+2. joins the grading's control groups (``cgroups``: files to write ``0`` to), so that it and
+   every process after it count against the whole grading's limits;
+3. when ``reveal`` or ``hide`` is non-empty (needs root): enters a private mount namespace, makes
+   each path in ``reveal`` reachable for ``uid`` (an ancestor that others cannot enter, such as
+   ``/root``, is covered by an empty tmpfs into which only the needed child is bind-mounted
+   back), then covers each path in ``hide`` with an empty read-only tmpfs;
+4. when ``uid`` is set: drops to ``uid``/``gid`` with no supplementary groups;
+5. changes to ``cwd`` and execs ``argv`` with exactly ``env`` (in the ``bwrap`` mode of
+   :mod:`graders.harness.sandbox`, ``argv`` is bubblewrap's, which then runs the app unprivileged
+   in its allow-list root: the mount namespace here only lets that unprivileged user reach the
+   folders it binds).
 
 Any failure before the exec prints ``faultfirst-jail: <step>: <error>`` on stderr and exits
 with status 126, so the harness can tell a broken sandbox from a broken app; a command that
@@ -91,6 +96,12 @@ def confine_mounts(reveal_paths: list[str], hide_paths: list[str]) -> None:
         os.close(fd)
 
 
+def join_cgroups(files: list[str]) -> None:
+    for path in files:
+        with open(path, "w", encoding="ascii") as control:
+            control.write("0")  # 0: the writing process itself
+
+
 def drop_privileges(uid: int, gid: int) -> None:
     os.setgroups([])
     os.setgid(gid)
@@ -101,8 +112,9 @@ def main(argv: list[str]) -> int:
     spec = json.loads(argv[1])
     steps: list[tuple[str, Callable[[], None]]] = [
         ("rlimits", lambda: set_limits(spec.get("rlimits", {}))),
+        ("cgroups", lambda: join_cgroups(spec.get("cgroups", []))),
         ("mounts", lambda: confine_mounts(spec.get("reveal", []), spec.get("hide", []))
-         if spec.get("mount_ns") else None),
+         if spec.get("reveal") or spec.get("hide") else None),
         ("privileges", lambda: drop_privileges(spec["uid"], spec["gid"])
          if spec.get("uid") is not None else None),
         ("cwd", lambda: os.chdir(spec["cwd"])),

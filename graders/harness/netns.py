@@ -17,9 +17,11 @@ import subprocess
 import sys
 
 _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
+# --mount-proc: the session's own /proc matches its PID namespace (bubblewrap reads its own
+# /proc/<pid>; with the host's /proc that pid is another process, or none).
 _PREFIXES = (
-    ("unshare", "--net", "--pid", "--fork", "--kill-child"),
-    ("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"),
+    ("unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"),
+    ("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"),
 )
 
 

@@ -63,3 +63,42 @@ class CheckRecord:
             if name in known:
                 known[name] = tuple(known[name])
         return cls(**known)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """What the outer process hands the inner grading session (written as JSON to a private file).
+
+    ``argv_template`` is the manifest's command (``{port}`` still in place); ``cwd`` the
+    submission copy on the host; ``env`` the app's whole environment (without the LLM settings,
+    which the session adds once its fake LLM is up); ``sandbox`` a
+    :meth:`graders.harness.sandbox.Sandbox.to_json`; ``loopback_up`` whether the session must set
+    ``lo`` up (it runs in a fresh network namespace); ``select`` a pytest ``-k`` expression;
+    ``checks_dir`` replaces the kit's checks.
+    """
+
+    level: str
+    seed: int
+    exercises: tuple[str, ...]
+    argv_template: tuple[str, ...]
+    health: str
+    cwd: str
+    env: dict[str, str]
+    python: str
+    sandbox: dict[str, Any]
+    startup_limit_s: float
+    loopback_up: bool
+    select: str | None = None
+    checks_dir: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["exercises"], data["argv_template"] = list(self.exercises), list(self.argv_template)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SessionConfig:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        known["exercises"] = tuple(known["exercises"])
+        known["argv_template"] = tuple(known["argv_template"])
+        return cls(**known)

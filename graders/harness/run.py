@@ -9,21 +9,34 @@ all come back as a result with a status and an exit code.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from graders.harness.cgroups import GradingCgroup, GradingLimits
 from graders.harness.context import KIT_ROOT, known_exercises
 from graders.harness.inner import SessionOutcome, run_inner_session
 from graders.harness.manifest import Manifest, ManifestError, load_manifest
 from graders.harness.netns import isolation_prefix
-from graders.harness.records import LEVELS, CheckRecord
-from graders.harness.sandbox import Sandbox, interpreter_paths, plan_sandbox, probe, scrubbed_env
+from graders.harness.records import LEVELS, CheckRecord, SessionConfig
+from graders.harness.sandbox import (
+    HOME_DIR,
+    Layout,
+    Sandbox,
+    UidLease,
+    interpreter_paths,
+    plan_sandbox,
+    probe,
+    scrubbed_env,
+    write_etc,
+)
 from graders.harness.scoring import Score, score_records
 from graders.harness.submission import DependencyError, copy_submission, install_missing, tree_hash
 
@@ -103,10 +116,12 @@ class Prepared:
     manifest: Manifest
     level: str
     submission_hash: str
-    config: dict[str, Any]
+    config: SessionConfig
     isolation: tuple[str, ...]
     network_prefix: tuple[str, ...]
     private: Path
+    sandbox: Sandbox
+    cgroup: GradingCgroup | None
 
 
 class _Stop(Exception):
@@ -116,13 +131,15 @@ class _Stop(Exception):
 
 
 def _workdir(work: Path) -> dict[str, Path]:
-    work.chmod(0o711)  # others may pass through to the app's folders, not list or read the rest
-    dirs = {name: work / name for name in ("submission", "home", "deps", "bin", "private")}
+    # Only root enters the work folder; a sandboxed app reaches its own folders through the jail.
+    work.chmod(0o700)
+    dirs = {name: work / name for name in ("submission", "home", "deps", "bin", "etc", "private")}
     for name in ("home", "deps", "bin", "private"):
         dirs[name].mkdir(mode=0o700 if name == "private" else 0o755)
     (dirs["home"] / "tmp").mkdir()
     for name in ("python", "python3"):
         (dirs["bin"] / name).symlink_to(sys.executable)
+    write_etc(dirs["etc"])
     return dirs
 
 
@@ -133,16 +150,43 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
             os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
 
 
-def _sandbox(dirs: dict[str, Path], env: dict[str, str]) -> Sandbox:
-    needed = [*interpreter_paths(), dirs["submission"], dirs["home"], dirs["deps"], dirs["bin"]]
-    sandbox = probe(plan_sandbox(KIT_ROOT, needed), dirs["submission"], env)
+def kit_private_paths() -> list[Path]:
+    """Folders of the kit no app may see: the checkout's, and an installed kit's own packages."""
+    paths = [KIT_ROOT / name for name in ("graders", "solutions", "exercises", "docs", "tests", ".git",
+                                          "bench", "faultfirst", "CHANGELOG.md")]
+    paths.append(Path(__file__).resolve().parents[1])
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        dist = importlib.metadata.distribution("faultfirst")
+        for file in dist.files or ():
+            top = file.parts[0]
+            if top not in ("..", "bin") and not top.endswith((".py", ".pth")):
+                paths.append(Path(str(dist.locate_file(top))))
+    return sorted({p.resolve() for p in paths if p.exists()})
+
+
+def _confine(dirs: dict[str, Path], stack: contextlib.ExitStack) -> tuple[Sandbox, GradingCgroup | None]:
+    """Plan and probe the sandbox: a user ID and control group of this grading's own.
+
+    ``stack`` releases both when the grading ends (the group's last processes are killed)."""
+    uid, cgroup = None, None
+    if os.geteuid() == 0:
+        lease = UidLease()
+        stack.callback(lease.release)
+        uid = lease.uid
+        cgroup = GradingCgroup(f"faultfirst-{uid}", GradingLimits()).create()
+        stack.callback(cgroup.remove)
+    layout = Layout(dirs["submission"], dirs["deps"], dirs["bin"], dirs["etc"],
+                    tuple(interpreter_paths()))
+    private = kit_private_paths()
+    join = cgroup.join_files() if cgroup else []
+    sandbox = probe(plan_sandbox(layout, private, uid, join), dirs["submission"], private)
     if sandbox.uid is not None and sandbox.gid is not None:
         _chown_tree(dirs["submission"], sandbox.uid, sandbox.gid)
         _chown_tree(dirs["home"], sandbox.uid, sandbox.gid)
-    return sandbox
+    return replace(sandbox, notes=(*sandbox.notes, *(cgroup.notes if cgroup else ()))), cgroup
 
 
-def prepare(work: Path, source: Path, options: GradeOptions) -> Prepared:
+def prepare(work: Path, source: Path, options: GradeOptions, stack: contextlib.ExitStack) -> Prepared:
     """Copy, validate, install and plan; raises _Stop with a status for anything unusable."""
     if not source.is_dir():
         raise _Stop("invalid-submission", f"{source}: no such folder")
@@ -159,36 +203,35 @@ def prepare(work: Path, source: Path, options: GradeOptions) -> Prepared:
     except DependencyError as error:
         raise _Stop("invalid-submission", f"the submission's dependencies: {error}",
                     submission_hash=copied.sha256) from None
-    python_path = [dirs["submission"], *([dirs["submission"] / "src"]
-                                         if (dirs["submission"] / "src").is_dir() else []), dirs["deps"]]
-    env = scrubbed_env(dirs["home"], [dirs["bin"], dirs["deps"] / "bin", Path(sys.executable).parent],
-                       python_path, {})
-    sandbox = _sandbox(dirs, env)
+    sandbox, cgroup = _confine(dirs, stack)
+    inside = sandbox.inside
+    python_path = [inside(dirs["submission"]), *([inside(dirs["submission"] / "src")]
+                   if (dirs["submission"] / "src").is_dir() else []), inside(dirs["deps"])]
+    private_tmp = sandbox.mode == "bwrap"
+    home = HOME_DIR if private_tmp else str(dirs["home"])
+    env = scrubbed_env(home, [inside(dirs["bin"]), inside(dirs["deps"] / "bin"),
+                              str(Path(sys.executable).parent)], python_path,
+                       {} if private_tmp else {"TMPDIR": str(dirs["home"] / "tmp")})
     prefix, net_note = isolation_prefix()
     notes = [*sandbox.notes, *([net_note] if net_note else [])]
     notes += [f"left out symbolic link {link}" for link in copied.skipped_links]
     notes += [f"installed for the submission: {req}" for req in installed]
     notes += [f"unknown manifest key {key!r} ignored" for key in manifest.unknown_keys]
-    config = {"level": chosen_level, "seed": options.seed, "exercises": list(manifest.exercises),
-              "argv_template": list(manifest.argv_template), "health": manifest.health,
-              "cwd": str(dirs["submission"]), "env": env, "python": sys.executable,
-              "sandbox": sandbox.to_json(), "startup_limit_s": options.startup_limit_s,
-              "loopback_up": bool(prefix), "select": options.select,
-              "checks_dir": str(options.checks_dir) if options.checks_dir else None}
+    config = SessionConfig(
+        level=chosen_level, seed=options.seed, exercises=manifest.exercises,
+        argv_template=manifest.argv_template, health=manifest.health, cwd=str(dirs["submission"]),
+        env=env, python=sys.executable, sandbox=sandbox.to_json(),
+        startup_limit_s=options.startup_limit_s, loopback_up=bool(prefix), select=options.select,
+        checks_dir=str(options.checks_dir) if options.checks_dir else None)
     return Prepared(manifest, chosen_level, copied.sha256, config, tuple(notes), prefix,
-                    dirs["private"])
+                    dirs["private"], sandbox, cgroup)
 
 
-def isolation_summary(sandbox: dict[str, Any], network_isolated: bool) -> list[str]:
+def isolation_summary(sandbox: Sandbox, network_isolated: bool) -> list[str]:
     """What confinement the app ran under, in plain words (for the report)."""
     lines = ["network: loopback only (private network namespace)" if network_isolated
              else "network: NOT isolated"]
-    if sandbox.get("uid") is not None:
-        lines.append(f"user: unprivileged uid {sandbox['uid']}")
-    if sandbox.get("mount_ns"):
-        lines.append("files: the kit's graders, solutions and notes hidden (private mount namespace)")
-    limits = sandbox.get("rlimits", {})
-    lines.append("limits: " + ", ".join(f"{k}={v}" for k, v in sorted(limits.items())))
+    lines += sandbox.summary()
     lines.append("the fake LLM's admin API wants a token the app is not given: the app cannot "
                  "change or read the injected faults")
     return lines
@@ -224,21 +267,22 @@ def grade(path: Path | str, level: str | None = None, seed: int = 0,
                             "kit_version": kit_version(), "out_dir": out}
     options = GradeOptions(level, seed, select, Path(checks_dir).resolve() if checks_dir else None,
                            startup_limit_s)
-    with tempfile.TemporaryDirectory(prefix="faultfirst-grade-", ignore_cleanup_errors=True) as work:
+    with (tempfile.TemporaryDirectory(prefix="faultfirst-grade-", ignore_cleanup_errors=True) as work,
+          contextlib.ExitStack() as stack):
         try:
-            prepared = prepare(Path(work), source, options)
+            prepared = prepare(Path(work), source, options, stack)
         except _Stop as stop:
             result = _result({**base, "status": stop.status, "message": str(stop), **stop.details},
                              None, started)
             return write_reports(result)
         base |= {"level": prepared.level, "exercises": prepared.manifest.exercises,
-                 "submission_hash": prepared.submission_hash,
-                 "isolation": (*isolation_summary(prepared.config["sandbox"],
-                                                  bool(prepared.network_prefix)),
-                               *prepared.isolation)}
+                 "submission_hash": prepared.submission_hash}
         outcome = run_inner_session(prepared.config, prepared.network_prefix, prepared.private,
                                     progress)
+        held = prepared.cgroup.held() if prepared.cgroup else []
         base |= {"status": outcome.status, "message": outcome.message,
-                 "app_log_tail": outcome.app_log_tail, "details": outcome.details}
+                 "app_log_tail": outcome.app_log_tail, "details": outcome.details,
+                 "isolation": (*isolation_summary(prepared.sandbox, bool(prepared.network_prefix)),
+                               *held, *prepared.isolation)}
         return write_reports(_result(base, outcome, started))
 

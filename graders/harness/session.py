@@ -19,7 +19,6 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,40 +26,40 @@ from graders.harness import context as ctx_module
 from graders.harness.app_process import AppManager, AppStartError, LaunchSpec
 from graders.harness.context import EventSink, GradingContext, fd_sink, grader_fake, llm_env
 from graders.harness.netns import bring_loopback_up
+from graders.harness.records import SessionConfig
 from graders.harness.sandbox import Sandbox
 
 CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
 EXIT_OK, EXIT_APP_DID_NOT_START, EXIT_HARNESS = 0, 3, 4
 
 
-def launch_spec(config: dict[str, Any], fake_env: dict[str, str]) -> LaunchSpec:
+def launch_spec(config: SessionConfig, fake_env: dict[str, str]) -> LaunchSpec:
     return LaunchSpec(
-        argv_template=tuple(config["argv_template"]), health=config["health"],
-        cwd=Path(config["cwd"]), env={**config["env"], **fake_env}, python=config["python"],
-        sandbox=Sandbox.from_json(config["sandbox"]), startup_limit_s=config["startup_limit_s"])
+        argv_template=config.argv_template, health=config.health, cwd=Path(config.cwd),
+        env={**config.env, **fake_env}, python=config.python,
+        sandbox=Sandbox.from_json(config.sandbox), startup_limit_s=config.startup_limit_s)
 
 
-def pytest_args(config: dict[str, Any]) -> list[str]:
-    args = [config.get("checks_dir") or str(CHECKS_DIR), "-q", "-p", "no:cacheprovider",
+def pytest_args(config: SessionConfig) -> list[str]:
+    args = [config.checks_dir or str(CHECKS_DIR), "-q", "-p", "no:cacheprovider",
             "--continue-on-collection-errors", "-o", "console_output_style=classic"]
-    if config.get("select"):
-        args += ["-k", config["select"]]
+    if config.select:
+        args += ["-k", config.select]
     return args
 
 
-def run(config: dict[str, Any], emit: EventSink) -> int:
+def run(config: SessionConfig, emit: EventSink) -> int:
     """The session proper; returns its exit status."""
-    if config.get("loopback_up"):
+    if config.loopback_up:
         bring_loopback_up()
-    with grader_fake(config["level"], config["seed"]) as fake:
+    with grader_fake(config.level, config.seed) as fake:
         apps = AppManager(launch_spec(config, llm_env(fake)))
         try:
             apps.restart()
         except AppStartError as error:
             emit({"type": "startup_failed", "message": str(error), "log_tail": error.log_tail})
             return EXIT_APP_DID_NOT_START
-        context = GradingContext(config["level"], config["seed"], tuple(config["exercises"]), fake,
-                                 apps, emit)
+        context = GradingContext(config.level, config.seed, config.exercises, fake, apps, emit)
         ctx_module.install(context)
         try:
             status = pytest.main(pytest_args(config))
@@ -78,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     emit = fd_sink(args.events_fd)
     try:
-        return run(json.loads(args.config.read_text(encoding="utf-8")), emit)
+        config = SessionConfig.from_json(json.loads(args.config.read_text(encoding="utf-8")))
+        return run(config, emit)
     except Exception as error:  # reported to the outer process, never raised past here
         emit({"type": "harness_error", "message": f"{type(error).__name__}: {error}",
               "detail": traceback.format_exc()[-4000:]})

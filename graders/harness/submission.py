@@ -106,6 +106,13 @@ def missing_requirements(requirements: Iterable[str]) -> list[str]:
             requirement = Requirement(text)
         except InvalidRequirement as error:
             raise DependencyError(f"invalid dependency {text!r}: {error}") from None
+        if requirement.url:
+            # pip builds a direct reference from source whatever --only-binary says, running the
+            # package's own setup code in the grader, as root and outside the sandbox.
+            raise DependencyError(
+                f"dependency {text!r} is a direct reference ({requirement.url}); the grader installs "
+                "only released wheels from the package index: name a version instead "
+                f"(for example {requirement.name!r}>=1.0)")
         if requirement.marker is not None and not requirement.marker.evaluate():
             continue
         try:
@@ -122,7 +129,10 @@ def install_missing(root: Path, target: Path) -> list[str]:
     """Install what the submission declares beyond the kit's packages into ``target``.
 
     Returns the requirements installed (usually none). The kit's own packages are reused, so a
-    submission that adds nothing costs nothing. DependencyError when pip fails.
+    submission that adds nothing costs nothing. Only wheels from the index: a direct reference
+    (``name @ url``, a local path) is refused and nothing is ever built from source, because
+    installing is the one step that runs outside the sandbox, and a wheel runs no code when it is
+    installed. DependencyError when a requirement is refused or pip fails.
     """
     missing = missing_requirements(declared_requirements(root))
     target.mkdir(parents=True, exist_ok=True)
@@ -136,7 +146,7 @@ def install_missing(root: Path, target: Path) -> list[str]:
                                                                   "SSL_", "REQUESTS_CA"))}
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=PIP_TIMEOUT_S,
-                              env=env, check=False)
+                              env=env, cwd=target, check=False)
     except subprocess.TimeoutExpired:
         raise DependencyError(f"installing {', '.join(missing)} took over {PIP_TIMEOUT_S} s") from None
     if done.returncode != 0:
