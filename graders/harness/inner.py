@@ -136,9 +136,16 @@ def _finish(process: subprocess.Popen[bytes], outcome: SessionOutcome, private: 
     except subprocess.TimeoutExpired:
         _kill(process)
         code = -9
-    log = (private / "session.log").read_text(encoding="utf-8", errors="replace")
-    outcome.details["session_log_tail"] = log[-LOG_TAIL_CHARS:]
+    outcome.details["session_log_tail"] = _tail(private / "session.log", LOG_TAIL_CHARS)
     if outcome.status == "graded" and "pytest_exit" not in outcome.details:
         outcome.status = "harness-error"
         outcome.message = f"the grading session ended without finishing (exit status {code})"
     return outcome
+
+
+def _tail(path: Path, limit: int) -> str:
+    """The last ``limit`` bytes of ``path``, decoded (the log can hold whatever the app sent)."""
+    with path.open("rb") as log:
+        log.seek(0, os.SEEK_END)
+        log.seek(max(0, log.tell() - limit))
+        return log.read().decode("utf-8", "replace")
