@@ -28,8 +28,9 @@ import jinja2
 
 from fake_llm.faults import fault_kinds
 from fake_llm.profiles import LEVELS as PROFILE_LEVELS
+from faultfirst_data import exercises_dir
 
-EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
+EXERCISES_DIR = exercises_dir()
 
 KINDS = ("bug", "feature")
 DIFFICULTIES = (1, 2, 3)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from faultfirst_data import exercises_dir, package_folder
 from graders.harness.app_process import AppManager, LaunchSpec
 from graders.harness.manifest import load_manifest
 from graders.harness.sandbox import scrubbed_env
@@ -26,8 +27,8 @@ from graders.harness.sandbox import scrubbed_env
 if TYPE_CHECKING:
     from fake_llm.runner import FakeLLM
 
-KIT_ROOT = Path(__file__).resolve().parents[2]
-EXERCISES_DIR = KIT_ROOT / "exercises"
+KIT_ROOT = package_folder("graders").parent  # where the kit's packages are imported from
+EXERCISES_DIR = exercises_dir()
 GRADER_KEY = "grader-key"
 
 EventSink = Callable[[dict[str, Any]], None]
