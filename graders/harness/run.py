@@ -29,7 +29,10 @@ from graders.harness.submission import DependencyError, copy_submission, install
 
 DEFAULT_LEVEL = "realistic"
 STARTUP_LIMIT_S = 30.0
-EXIT_CODES = {"graded": 0, "invalid-submission": 2, "did-not-start": 3, "harness-error": 4}
+# The exit status of `faultfirst grade` per grading status (2 is argparse's usage error);
+# docs/grading.md and `faultfirst grade --help` show this table.
+EXIT_CODES = {"graded": 0, "did-not-start": 3, "harness-error": 4, "incomplete": 5,
+              "invalid-submission": 6}
 Progress = Callable[[dict[str, Any]], None]
 
 
