@@ -40,7 +40,7 @@ TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming"
 # The levels and fault kinds are the fake LLM's own: an exercise may only name what it can do.
 LEVELS = PROFILE_LEVELS
 FAULT_KINDS = tuple(fault_kinds())
-# The candidate app's endpoints (DESIGN.md §2).
+# The candidate app's endpoints (docs/exercises.md, the candidate README's API section).
 ENDPOINTS = (
     "GET /health", "GET /papers/{paper_id}", "POST /summaries", "POST /extractions",
     "POST /answers", "POST /summaries/batch", "POST /summaries/stream",

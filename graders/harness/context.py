@@ -87,7 +87,8 @@ def grader_fake(level: str, seed: int) -> FakeLLM:
 
 
 def llm_env(fake: FakeServer) -> dict[str, str]:
-    """The LLM settings every app gets (CONTRACT.md), pointing at this session's fake LLM."""
+    """The LLM settings every app gets (the LLM_* variables of the candidate README), pointing at
+    this session's fake LLM."""
     return {
         "LLM_BASE_URL": fake.openai_base_url,
         "LLM_FALLBACK_BASE_URL": fake.anthropic_base_url,
