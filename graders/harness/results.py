@@ -13,10 +13,12 @@ document against the specification's shape.
 
 from __future__ import annotations
 
+import importlib
 import tomllib
 from typing import TYPE_CHECKING, Any
 
 from faultfirst_data import exercises_dir
+from graders.harness.records import SOAK
 from graders.harness.scoring import ScoredCheck, Tally
 
 if TYPE_CHECKING:
@@ -70,12 +72,23 @@ def exercise_points(slug: str) -> float:
     return float(tomllib.loads(path.read_text(encoding="utf-8")).get("points", 0))
 
 
+def soak_points() -> float:
+    """The points of the soak checks (which count in every grading), read from their declarations."""
+    module = importlib.import_module("graders.checks.test_soak")
+    specs = [getattr(item, "__faultfirst_check__", None) for item in vars(module).values()]
+    return float(sum(spec.points for spec in specs if spec is not None and spec.exercise == SOAK))
+
+
 def ungraded_entries(result: GradeResult) -> list[dict[str, Any]]:
-    """One failed test per chosen exercise, worth its points, for a grading where no check ran."""
-    return [{"name": f"{slug}: not graded", "score": 0.0, "max_score": exercise_points(slug),
+    """One failed test per chosen exercise and the soak, worth their points, for a grading where
+    no check ran: the points available still show."""
+    points = {slug: exercise_points(slug) for slug in result.exercises}
+    if points:
+        points[SOAK] = soak_points()
+    return [{"name": f"{slug}: not graded", "score": 0.0, "max_score": max_score,
              "status": "failed", "output": f"Not graded ({result.status}): {result.message}",
              "tags": [slug], "visibility": VISIBILITY, "extra_data": {"verdict": result.status}}
-            for slug in result.exercises]
+            for slug, max_score in points.items()]
 
 
 def _tallies(groups: dict[str, Tally]) -> dict[str, dict[str, float]]:
