@@ -96,9 +96,11 @@ def _tallies(groups: dict[str, Tally]) -> dict[str, dict[str, float]]:
                    "failed": t.failed, "grader_errors": t.errors} for name, t in groups.items()}
 
 
-def summary_output(result: GradeResult) -> str:
+def summary_output(result: GradeResult, available: float | None = None) -> str:
+    """The top-level output; ``available`` is the points available when it is not the score's."""
     score = result.score
-    head = (f"faultfirst {result.kit_version}: {score.score:g} / {score.max_score:g} points at level "
+    available = score.max_score if available is None else available
+    head = (f"faultfirst {result.kit_version}: {score.score:g} / {available:g} points at level "
             f"{result.level!r}, seed {result.seed}.")
     if result.status != "graded":
         head = f"{result.message}\n{head}"
@@ -111,10 +113,11 @@ def results_document(result: GradeResult) -> dict[str, Any]:
     """The whole results.json document for ``result``."""
     score = result.score
     tests = [check_entry(check) for check in score.counted] or ungraded_entries(result)
+    available = sum(test["max_score"] for test in tests)
     return {
         "score": score.score,
         "execution_time": round(result.duration_s),
-        "output": summary_output(result),
+        "output": summary_output(result, available),
         "output_format": OUTPUT_FORMAT,
         "test_output_format": OUTPUT_FORMAT,
         "test_name_format": OUTPUT_FORMAT,
@@ -122,7 +125,7 @@ def results_document(result: GradeResult) -> dict[str, Any]:
         "stdout_visibility": "hidden",
         "tests": tests,
         "extra_data": {
-            "max_score": sum(test["max_score"] for test in tests),
+            "max_score": available,
             "kit_version": result.kit_version,
             "grader_hash": result.grader_hash,
             "level": result.level,
