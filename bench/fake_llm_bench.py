@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark the fake LLM server against its targets (see /work/shared/BENCHMARKS.md).
+"""Benchmark the fake LLM server against its targets (each part's target is stated below; docs/fake-llm.md).
 
     python bench/fake_llm_bench.py            # full run, about 5 minutes
     python bench/fake_llm_bench.py --quick    # smoke check, about a minute

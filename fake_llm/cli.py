@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,29 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
 
+class ListenError(OSError):
+    """The server cannot listen where asked; the message names the address and the reason."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, bound before anything is announced, so a bad port or
+    one in use is one clear error rather than a banner followed by a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(4096)
+    except OSError as error:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {error.strerror or error}"
+                          + (" (choose another --port)" if error.errno == errno.EADDRINUSE else "")) from None
+    return sock
+
+
 def run_serve(args: argparse.Namespace) -> int:
-    """Serve until interrupted; returns an exit status (2 for a refused profile or knob)."""
+    """Serve until interrupted; returns an exit status (2 for a refused profile, knob or port
+    number, 1 when the address cannot be listened on)."""
     import uvicorn
 
     from fake_llm.runner import make_state, uvicorn_config
@@ -56,6 +79,14 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.ledger_size < 1:
         print("error: --ledger-size must be at least 1", file=sys.stderr)
         return 2
+    if not 1 <= args.port <= 65535:
+        print(f"error: --port {args.port} is out of range: choose a port from 1 to 65535", file=sys.stderr)
+        return 2
+    try:
+        sock = listen(args.host, args.port)
+    except ListenError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     base = f"http://{args.host}:{args.port}"
     print(f"fake LLM on {base}  (profile {state.profile.name}, seed {state.seed})\n"
           f"  OpenAI base URL:    {base}/v1\n"
@@ -69,7 +100,7 @@ def run_serve(args: argparse.Namespace) -> int:
     # generation every 10,000 allocations rather than every 700 saves a tenth of the server's CPU
     # (bench/fake_llm_bench.py (a): 181 -> 164 us a request), for at most a few MB more garbage.
     gc.set_threshold(10_000, 10, 10)
-    server.run()
+    server.run(sockets=[sock])
     return 0
 
 

@@ -28,8 +28,9 @@ import jinja2
 
 from fake_llm.faults import fault_kinds
 from fake_llm.profiles import LEVELS as PROFILE_LEVELS
+from faultfirst_data import exercises_dir
 
-EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
+EXERCISES_DIR = exercises_dir()
 
 KINDS = ("bug", "feature")
 DIFFICULTIES = (1, 2, 3)
@@ -39,7 +40,7 @@ TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming"
 # The levels and fault kinds are the fake LLM's own: an exercise may only name what it can do.
 LEVELS = PROFILE_LEVELS
 FAULT_KINDS = tuple(fault_kinds())
-# The candidate app's endpoints (DESIGN.md §2).
+# The candidate app's endpoints (docs/exercises.md, the candidate README's API section).
 ENDPOINTS = (
     "GET /health", "GET /papers/{paper_id}", "POST /summaries", "POST /extractions",
     "POST /answers", "POST /summaries/batch", "POST /summaries/stream",

@@ -8,7 +8,26 @@ from pathlib import Path
 
 from fake_llm.cli import add_serve_arguments, run_serve
 from fake_llm.profiles import LEVELS
+from faultfirst import __version__
 from faultfirst.catalogue import CatalogueError, load_catalogue
+
+EXIT_MEANINGS = {
+    "graded": "the checks ran (whatever the score)",
+    "did-not-start": "the app never became healthy (the candidate's failure, scored 0)",
+    "harness-error": "the kit failed, not the candidate: grade again",
+    "incomplete": "the checks ran but some were grader-errors (counted as 0): grade again",
+    "invalid-submission": "no such folder, or no usable manifest faultfirst.toml or dependencies",
+}
+
+
+def grade_exit_codes() -> str:
+    """The exit statuses of ``faultfirst grade``, one a line (its --help shows them)."""
+    from graders.harness.run import EXIT_CODES
+
+    rows = sorted([*EXIT_CODES.items(), ("usage-error", 2)], key=lambda item: item[1])
+    meanings = {**EXIT_MEANINGS, "usage-error": "bad command-line arguments"}
+    return "exit status:\n" + "\n".join(f"  {code}  {status:<18} {meanings.get(status, '')}".rstrip()
+                                         for status, code in rows)
 
 
 def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +44,12 @@ def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
 def run_grade(args: argparse.Namespace) -> int:
     """Grade a submission; exit 0 when grading ran, whatever the score (see GradeResult.exit_code)."""
     from graders.harness import TerminalProgress, grade, summary
+    from graders.harness.run import EXIT_CODES
 
+    if not Path(args.path).is_dir():
+        # Refused before anything is written: no report folder for a path that is not there.
+        print(f"faultfirst grade: {args.path}: no such folder", file=sys.stderr)
+        return EXIT_CODES["invalid-submission"]
     print(f"grading {args.path} ...", flush=True)
     result = grade(args.path, level=args.level, seed=args.seed, out_dir=args.out,
                    progress=TerminalProgress(), select=args.select)
@@ -66,6 +90,24 @@ def run_new_candidate(args: argparse.Namespace) -> int:
           f"  commit {result.commit[:10]} (template {result.template_hash})\n"
           f"Send it to the candidate; grade it when it comes back with:\n"
           f"  faultfirst grade {result.path}")
+    return 0
+
+
+def run_gradescope(args: argparse.Namespace) -> int:
+    """Write a Gradescope autograder zip for these exercises at this level."""
+    from faultfirst.export import ExportError
+    from faultfirst.gradescope import build_bundle, check_config
+
+    slugs = [s.strip() for s in args.exercises.split(",") if s.strip()]
+    try:
+        config = check_config(slugs, args.level, args.seed)
+        out = build_bundle(config, Path(args.out).resolve())
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Gradescope autograder ready: {out}\n"
+          f"  exercises: {', '.join(config.exercises)}   level: {config.level}   seed: {config.seed}\n"
+          "Upload it as the autograder of a programming assignment (docs/grading.md, Gradescope).")
     return 0
 
 
@@ -114,12 +156,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faultfirst",
         description="An interview kit for AI engineers: a flaky fake LLM, exercises, fair graders.")
+    parser.add_argument("--version", action="version", version=f"faultfirst {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the flaky fake LLM server (live sessions)")
     add_serve_arguments(serve)
     serve.set_defaults(run=run_serve)
-    grade = commands.add_parser("grade", help="grade a candidate's repository against the hidden checks")
+    grade = commands.add_parser("grade", help="grade a candidate's repository against the hidden checks",
+                                epilog=grade_exit_codes(),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     add_grade_arguments(grade)
     grade.set_defaults(run=run_grade)
 
@@ -133,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--out", required=True, help="a new or empty directory")
     new.add_argument("--name", default="candidate", help="the candidate's name, for the README")
     new.set_defaults(run=run_new_candidate)
+
+    gradescope = commands.add_parser(
+        "gradescope", help="write a Gradescope autograder zip that grades these exercises")
+    gradescope.add_argument("--exercises", required=True,
+                            help="comma-separated slugs, e.g. retries,citations")
+    gradescope.add_argument("--level", default="realistic",
+                            help=f"{', '.join(LEVELS)} (default realistic)")
+    gradescope.add_argument("--seed", type=int, default=0, help="chaos seed (default 0)")
+    gradescope.add_argument("--out", default="autograder.zip",
+                            help="the zip to write (default autograder.zip)")
+    gradescope.set_defaults(run=run_gradescope)
 
     calibrate = commands.add_parser(
         "calibrate", help="grade the known solutions at each level; find the level that separates")

@@ -21,10 +21,11 @@ import jinja2
 
 from faultfirst import __version__
 from faultfirst.catalogue import LEVELS, Exercise, load_catalogue, render_brief
+from faultfirst_data import package_folder, template_dir
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = KIT_ROOT / "candidate_template"
-FAKE_LLM_DIR = KIT_ROOT / "fake_llm"
+KIT_ROOT = package_folder("faultfirst").parent  # where the kit's packages are imported from
+TEMPLATE_DIR = template_dir()
+FAKE_LLM_DIR = package_folder("fake_llm")
 _SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "scripts"}
 _GITIGNORE = "__pycache__/\n*.pyc\n.venv/\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n"
 

@@ -25,10 +25,11 @@ import shutil
 from pathlib import Path
 
 from faultfirst.patching import apply_patch
+from faultfirst_data import package_folder, solutions_dir, template_dir
 
-KIT_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = KIT_ROOT / "candidate_template"
-SOLUTIONS_DIR = KIT_ROOT / "solutions"
+KIT_ROOT = package_folder("faultfirst").parent  # where the kit's packages are imported from
+TEMPLATE_DIR = template_dir()
+SOLUTIONS_DIR = solutions_dir()
 REFERENCE = "reference"
 STARTER = "starter"
 FLAWED_PREFIX = "flawed/"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,3 +23,25 @@ def fake() -> Iterator[FakeLLM]:
 def _clean_fake(request: pytest.FixtureRequest) -> None:
     if "fake" in request.fixturenames:
         request.getfixturevalue("fake").admin.reset()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _results_fit_the_gradescope_specification() -> Iterator[None]:
+    """Every results.json a test writes in this process is checked against the specification's
+    schema (tests/gradescope_schema.py) as it is written: a misfit fails the test that graded."""
+    from graders.harness import reports
+    from tests.gradescope_schema import schema_violations
+
+    write = reports.results_document
+
+    def checked(result: Any) -> dict[str, Any]:
+        document = write(result)
+        problems = schema_violations(document)
+        assert not problems, "results.json breaks the Gradescope specification:\n" + "\n".join(problems)
+        return document
+
+    reports.results_document = checked  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        reports.results_document = write  # type: ignore[assignment]

@@ -355,7 +355,7 @@ def test_manifest_errors_name_the_file_the_key_and_what_is_allowed(
 def test_a_submission_without_a_manifest_is_reported_not_raised(tmp_path: Path) -> None:
     (tmp_path / "submission").mkdir()
     result = grade(tmp_path / "submission", out_dir=tmp_path / "out")
-    assert result.status == "invalid-submission" and result.exit_code == 2
+    assert result.status == "invalid-submission" and result.exit_code == 6
     assert "faultfirst.toml" in result.message and str(tmp_path / "submission") in result.message
     document = json.loads((tmp_path / "out" / "results.json").read_text())
     assert document["score"] == 0 and gradescope_problems(document) == []

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from faultfirst_data import kit_private_paths
 from graders.harness.cgroups import GradingCgroup, GradingLimits
 from graders.harness.context import KIT_ROOT
-from graders.harness.run import kit_private_paths
 from graders.harness.sandbox import (
     APP_DIR,
     Layout,

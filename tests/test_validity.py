@@ -1,4 +1,4 @@
-"""The graders prove themselves (DESIGN §4, Validity): the reference gets full marks at every
+"""The graders prove themselves (docs/grading.md, docs/calibration.md): the reference gets full marks at every
 level, the starter a low score, each flawed solution fails exactly the checks of its flaw and
 passes every other one, and the same submission graded twice gets the same verdicts.
 

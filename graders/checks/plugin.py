@@ -11,7 +11,7 @@ count (their exercise is in the submission's manifest, or is ``soak``; the level
 - ``grader-error``: anything else, which is the harness's or the check's own fault.
 
 Fixtures: ``app``, ``fake``, ``evidence``, ``contract``, ``level``, ``seed``, ``truth``,
-``exercises`` (see .plan/GRADERS.md). Run the checks against a folder while writing them with
+``exercises`` (see docs/grading.md, "Writing checks"). Run the checks against a folder while writing them with
 ``pytest graders/checks --ff-submission=DIR [--ff-level=L] [--ff-seed=S] [--ff-exercises=a,b]``
 (with ``=``: a bare path would be taken for a test path before this plugin's options are known).
 """

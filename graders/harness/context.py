@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from faultfirst_data import exercises_dir, package_folder
 from graders.harness.app_process import AppManager, LaunchSpec
 from graders.harness.manifest import load_manifest
 from graders.harness.sandbox import scrubbed_env
@@ -26,8 +27,8 @@ from graders.harness.sandbox import scrubbed_env
 if TYPE_CHECKING:
     from fake_llm.runner import FakeLLM
 
-KIT_ROOT = Path(__file__).resolve().parents[2]
-EXERCISES_DIR = KIT_ROOT / "exercises"
+KIT_ROOT = package_folder("graders").parent  # where the kit's packages are imported from
+EXERCISES_DIR = exercises_dir()
 # The key a candidate's app uses locally (the template's default): nothing in a graded app's
 # environment tells it that it is being graded.
 GRADER_KEY = "sk-local"
@@ -88,8 +89,8 @@ def grader_fake(level: str, seed: int) -> FakeLLM:
 
 
 def llm_env(fake: FakeServer) -> dict[str, str]:
-    """The LLM settings every app gets (the candidate README's table), pointing at this session's
-    fake LLM."""
+    """The LLM settings every app gets (the LLM_* variables of the candidate README), pointing at
+    this session's fake LLM."""
     return {
         "LLM_BASE_URL": fake.openai_base_url,
         "LLM_FALLBACK_BASE_URL": fake.anthropic_base_url,

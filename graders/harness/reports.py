@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -22,12 +21,11 @@ from graders.harness.timeline import CATEGORIES, timeline_svg
 if TYPE_CHECKING:
     from graders.harness.run import GradeResult
 
-TEMPLATES = Path(__file__).with_name("templates")
 VERDICT_MARKS = {"pass": "✓", "fail": "✗", "grader-error": "!", "not-run": "–"}
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("graders.harness", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["points"] = lambda value: f"{value:g}"

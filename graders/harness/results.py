@@ -1,15 +1,24 @@
-"""``results.json`` in the Gradescope autograder schema, with faultfirst's stamp in ``extra_data``.
+"""``results.json`` to the letter of the Gradescope autograder specification (docs/grading.md).
 
-Each counted check is one test: ``name``, ``score``, ``max_score``, ``status`` (``passed`` or
-``failed``), ``output`` (why, what was injected, what was observed), ``tags`` (rubric tag and
-exercise) and ``visibility``. A grader-error check has ``max_score`` 0 and says so in its output.
-:func:`gradescope_problems` checks a document against the schema's shape.
+The specification knows these keys and no others: at the top level :data:`TOP_KEYS`, per test
+:data:`TEST_KEYS`; everything of the kit's own (the total points available, the grader's hash,
+the verdicts, the per-exercise tallies) goes in ``extra_data``. Each counted check is one test:
+``name``, ``score``, ``max_score``, ``status`` (``passed`` or ``failed``), ``output`` (why, what was
+injected, what was observed; plain text), ``tags`` (rubric tag and exercise, each once) and
+``visibility``. A grader-error check has ``max_score`` 0 and says so in its output. When no check
+ran (an invalid submission, an app that never started) each chosen exercise is one failed test
+worth its points, so the points available still show. :func:`gradescope_problems` checks a
+document against the specification's shape.
 """
 
 from __future__ import annotations
 
+import importlib
+import tomllib
 from typing import TYPE_CHECKING, Any
 
+from faultfirst_data import exercises_dir
+from graders.harness.records import SOAK
 from graders.harness.scoring import ScoredCheck, Tally
 
 if TYPE_CHECKING:
@@ -17,6 +26,12 @@ if TYPE_CHECKING:
 
 VISIBILITY = "after_published"  # the interviewer's results; never shown to the candidate early
 _VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+FORMATS = ("text", "html", "simple_format", "md", "ansi")
+OUTPUT_FORMAT = "text"  # outputs quote the app's own words and logs: never rendered as HTML or Markdown
+TOP_KEYS = ("score", "execution_time", "output", "output_format", "test_output_format",
+            "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard")
+TEST_KEYS = ("score", "max_score", "status", "name", "name_format", "number", "output",
+             "output_format", "tags", "visibility", "extra_data")
 
 
 def check_output(check: ScoredCheck) -> str:
@@ -42,11 +57,38 @@ def check_entry(check: ScoredCheck) -> dict[str, Any]:
         "max_score": check.max_score,
         "status": "passed" if full else "failed",
         "output": check_output(check),
-        "tags": [record.tag, record.exercise],
+        "tags": list(dict.fromkeys([record.tag, record.exercise])),
         "visibility": VISIBILITY,
         "extra_data": {"verdict": record.verdict, "nodeid": record.nodeid,
                        "duration_s": record.duration_s},
     }
+
+
+def exercise_points(slug: str) -> float:
+    """The points exercise ``slug`` is worth (its ``exercise.toml``); 0 for an unknown slug."""
+    path = exercises_dir() / slug / "exercise.toml"
+    if not path.is_file():
+        return 0.0
+    return float(tomllib.loads(path.read_text(encoding="utf-8")).get("points", 0))
+
+
+def soak_points() -> float:
+    """The points of the soak checks (which count in every grading), read from their declarations."""
+    module = importlib.import_module("graders.checks.test_soak")
+    specs = [getattr(item, "__faultfirst_check__", None) for item in vars(module).values()]
+    return float(sum(spec.points for spec in specs if spec is not None and spec.exercise == SOAK))
+
+
+def ungraded_entries(result: GradeResult) -> list[dict[str, Any]]:
+    """One failed test per chosen exercise and the soak, worth their points, for a grading where
+    no check ran: the points available still show."""
+    points = {slug: exercise_points(slug) for slug in result.exercises}
+    if points:
+        points[SOAK] = soak_points()
+    return [{"name": f"{slug}: not graded", "score": 0.0, "max_score": max_score,
+             "status": "failed", "output": f"Not graded ({result.status}): {result.message}",
+             "tags": [slug], "visibility": VISIBILITY, "extra_data": {"verdict": result.status}}
+            for slug, max_score in points.items()]
 
 
 def _tallies(groups: dict[str, Tally]) -> dict[str, dict[str, float]]:
@@ -54,9 +96,11 @@ def _tallies(groups: dict[str, Tally]) -> dict[str, dict[str, float]]:
                    "failed": t.failed, "grader_errors": t.errors} for name, t in groups.items()}
 
 
-def summary_output(result: GradeResult) -> str:
+def summary_output(result: GradeResult, available: float | None = None) -> str:
+    """The top-level output; ``available`` is the points available when it is not the score's."""
     score = result.score
-    head = (f"faultfirst {result.kit_version}: {score.score:g} / {score.max_score:g} points at level "
+    available = score.max_score if available is None else available
+    head = (f"faultfirst {result.kit_version}: {score.score:g} / {available:g} points at level "
             f"{result.level!r}, seed {result.seed}.")
     if result.status != "graded":
         head = f"{result.message}\n{head}"
@@ -68,14 +112,20 @@ def summary_output(result: GradeResult) -> str:
 def results_document(result: GradeResult) -> dict[str, Any]:
     """The whole results.json document for ``result``."""
     score = result.score
+    tests = [check_entry(check) for check in score.counted] or ungraded_entries(result)
+    available = sum(test["max_score"] for test in tests)
     return {
         "score": score.score,
-        "max_score": score.max_score,
-        "output": summary_output(result),
+        "execution_time": round(result.duration_s),
+        "output": summary_output(result, available),
+        "output_format": OUTPUT_FORMAT,
+        "test_output_format": OUTPUT_FORMAT,
+        "test_name_format": OUTPUT_FORMAT,
         "visibility": VISIBILITY,
         "stdout_visibility": "hidden",
-        "tests": [check_entry(check) for check in score.counted],
+        "tests": tests,
         "extra_data": {
+            "max_score": available,
             "kit_version": result.kit_version,
             "grader_hash": result.grader_hash,
             "level": result.level,
@@ -99,14 +149,16 @@ def gradescope_problems(document: Any) -> list[str]:
     problems: list[str] = []
     if not isinstance(document, dict):
         return ["the document is not an object"]
+    problems += [f"unknown key {key!r}" for key in document if key not in TOP_KEYS]
     if not isinstance(document.get("score"), int | float):
         problems.append("score must be a number")
-    for key in ("max_score",):
-        if key in document and not isinstance(document[key], int | float):
-            problems.append(f"{key} must be a number")
+    if "execution_time" in document and not isinstance(document["execution_time"], int | float):
+        problems.append("execution_time must be a number")
     for key in ("output",):
         if key in document and not isinstance(document[key], str):
             problems.append(f"{key} must be a string")
+    problems += [f"{key} must be one of {FORMATS}" for key in TOP_KEYS
+                 if key.endswith("_format") and key in document and document[key] not in FORMATS]
     if "extra_data" in document and not isinstance(document["extra_data"], dict):
         problems.append("extra_data must be an object")
     tests = document.get("tests", [])
@@ -120,7 +172,7 @@ def gradescope_problems(document: Any) -> list[str]:
 def _test_problems(test: Any) -> list[str]:
     if not isinstance(test, dict):
         return ["not an object"]
-    problems = []
+    problems = [f"unknown key {key!r}" for key in test if key not in TEST_KEYS]
     for key in ("score", "max_score"):
         if not isinstance(test.get(key), int | float):
             problems.append(f"{key} must be a number")
@@ -129,8 +181,11 @@ def _test_problems(test: Any) -> list[str]:
     for key in ("name", "output"):
         if not isinstance(test.get(key), str):
             problems.append(f"{key} must be a string")
-    if not isinstance(test.get("tags", []), list):
+    tags = test.get("tags", [])
+    if not isinstance(tags, list):
         problems.append("tags must be a list")
+    elif len(set(map(str, tags))) != len(tags):
+        problems.append("tags must not repeat")
     if test.get("visibility", "visible") not in _VISIBILITIES:
         problems.append(f"visibility must be one of {_VISIBILITIES}")
     return problems

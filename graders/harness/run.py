@@ -10,7 +10,6 @@ all come back as a result with a status and an exit code.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import os
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from faultfirst_data import kit_private_paths
 from graders.harness.cgroups import GradingCgroup, GradingLimits
 from graders.harness.context import KIT_ROOT, known_exercises
 from graders.harness.inner import SessionOutcome, run_inner_session
@@ -42,7 +42,10 @@ from graders.harness.submission import DependencyError, copy_submission, install
 
 DEFAULT_LEVEL = "realistic"
 STARTUP_LIMIT_S = 30.0
-EXIT_CODES = {"graded": 0, "invalid-submission": 2, "did-not-start": 3, "harness-error": 4}
+# The exit status of `faultfirst grade` per grading status (2 is argparse's usage error);
+# docs/grading.md and `faultfirst grade --help` show this table.
+EXIT_CODES = {"graded": 0, "did-not-start": 3, "harness-error": 4, "incomplete": 5,
+              "invalid-submission": 6}
 Progress = Callable[[dict[str, Any]], None]
 
 
@@ -148,20 +151,6 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
     for folder, subdirs, files in os.walk(root):
         for name in subdirs + files:
             os.chown(os.path.join(folder, name), uid, gid, follow_symlinks=False)
-
-
-def kit_private_paths() -> list[Path]:
-    """Folders of the kit no app may see: the checkout's, and an installed kit's own packages."""
-    paths = [KIT_ROOT / name for name in ("graders", "solutions", "exercises", "docs", "tests", ".git",
-                                          "bench", "faultfirst", "CHANGELOG.md")]
-    paths.append(Path(__file__).resolve().parents[1])
-    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-        dist = importlib.metadata.distribution("faultfirst")
-        for file in dist.files or ():
-            top = file.parts[0]
-            if top not in ("..", "bin") and not top.endswith((".py", ".pth")):
-                paths.append(Path(str(dist.locate_file(top))))
-    return sorted({p.resolve() for p in paths if p.exists()})
 
 
 def _confine(dirs: dict[str, Path], stack: contextlib.ExitStack) -> tuple[Sandbox, GradingCgroup | None]:

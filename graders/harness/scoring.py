@@ -1,9 +1,10 @@
 """Points per check, per exercise and per rubric tag, from the checks' records.
 
-Rules (DESIGN §4): a check counts when its exercise is in the submission's manifest and the
-grading level is one of its ``levels``; the soak check (exercise ``soak``) always counts. A
-counted check scores ``points × credit`` when it passed, 0 of ``points`` when it failed, and 0 of
-0 when it was a grader-error: a fault of the harness never costs the candidate anything.
+Rules (docs/grading.md, "Verdicts and scores"): a check counts when its exercise is in the
+submission's manifest and the grading level is one of its ``levels``; the soak check (exercise
+``soak``) always counts. A counted check scores ``points × credit`` when it passed, 0 of
+``points`` when it failed, and 0 of 0 when it was a grader-error: a fault of the harness never
+costs the candidate anything.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from faultfirst_data import package_folder
 from graders.harness import context as ctx_module
 from graders.harness.app_process import AppManager, AppStartError, LaunchSpec
 from graders.harness.context import EventSink, GradingContext, fd_sink, grader_fake, llm_env
@@ -29,7 +30,7 @@ from graders.harness.netns import bring_loopback_up
 from graders.harness.records import SessionConfig
 from graders.harness.sandbox import Sandbox
 
-CHECKS_DIR = Path(__file__).resolve().parent.parent / "checks"
+CHECKS_DIR = package_folder("graders") / "checks"
 EXIT_OK, EXIT_APP_DID_NOT_START, EXIT_HARNESS = 0, 3, 4
 
 

@@ -1,4 +1,4 @@
-"""The starter keeps exactly the weaknesses the exercises target (DESIGN.md §2).
+"""The starter keeps exactly the weaknesses the exercises target (docs/exercises.md).
 
 Not a candidate test: the kit copies this file into a materialized starter and runs it there
 (``tests/test_candidate_template.py``), so a well-meant "fix" to the starter cannot silently
