@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from graders.harness.context import KIT_ROOT, known_exercises
+from graders.harness.errors import DependencyError, ManifestError
 from graders.harness.inner import SessionOutcome, run_inner_session
-from graders.harness.manifest import Manifest, ManifestError, load_manifest
+from graders.harness.manifest import Manifest, load_manifest
 from graders.harness.netns import isolation_prefix
 from graders.harness.records import LEVELS, CheckRecord
 from graders.harness.sandbox import Sandbox, interpreter_paths, plan_sandbox, probe, scrubbed_env
 from graders.harness.scoring import Score, score_records
-from graders.harness.submission import DependencyError, copy_submission, install_missing, tree_hash
+from graders.harness.submission import copy_submission, install_missing, tree_hash
 
 DEFAULT_LEVEL = "realistic"
 STARTUP_LIMIT_S = 30.0
