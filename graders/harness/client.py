@@ -391,9 +391,14 @@ class AppClient:
         return httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
                             trust_env=False, headers={"accept-encoding": "identity"})
 
-    def _failure(self, error: httpx.HTTPError, exchange: _Exchange, timeout_s: float) -> AppFailure:
+    def _failure(self, error: httpx.HTTPError, exchange: _Exchange, timeout_s: float,
+                 idle_s: float | None = None) -> AppFailure:
         got = (f"after status {exchange.status} and {exchange.received} bytes of body"
                if exchange.status else "before any answer")
+        elapsed_s = time.monotonic() - exchange.started
+        if isinstance(error, httpx.ReadTimeout) and idle_s and elapsed_s < timeout_s - 0.01:
+            return AppFailure(f"the app went silent for over {idle_s:g} s in {exchange.what} "
+                              f"({got}, after {elapsed_s:.1f} s)")
         if isinstance(error, httpx.TimeoutException):
             return AppFailure(f"the app did not finish answering {exchange.what} within "
                               f"{timeout_s:g} s ({got})")
@@ -468,7 +473,7 @@ class AppClient:
                 exchange.status = response.status_code
                 self._read_stream(response, events, exchange, deadline, until)
         except httpx.HTTPError as error:
-            failure = self._failure(error, exchange, timeout_s)
+            failure = self._failure(error, exchange, timeout_s, idle_s)
             raise type(failure)(f"{failure} ({len(events)} events received)") from None
         events.elapsed_s = time.monotonic() - exchange.started
         return events

@@ -2,7 +2,8 @@
 
 Each counted check is one test: ``name``, ``score``, ``max_score``, ``status`` (``passed`` or
 ``failed``), ``output`` (why, what was injected, what was observed), ``tags`` (rubric tag and
-exercise) and ``visibility``. A grader-error check has ``max_score`` 0 and says so in its output.
+exercise) and ``visibility``. A grader-error check scores 0 of its points and says so in its
+output; a grading with one is ``incomplete`` (``extra_data.status``) and its output says to regrade.
 :func:`gradescope_problems` checks a document against the schema's shape.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from graders.harness.scoring import ScoredCheck, Tally
+from graders.harness.scoring import INCOMPLETE, ScoredCheck, Tally, incomplete_message
 
 if TYPE_CHECKING:
     from graders.harness.run import GradeResult
@@ -23,8 +24,8 @@ def check_output(check: ScoredCheck) -> str:
     record = check.record
     lines = []
     if record.verdict == "grader-error":
-        lines.append("GRADER ERROR: a fault of the grading harness, not counted against the "
-                     "candidate (max_score 0).")
+        lines.append(f"GRADER ERROR: a fault of the grading harness, not of the candidate; counted "
+                     f"as 0 of {record.points:g} points: the grading is incomplete, regrade.")
     lines.append(f"Why: {record.why}" if record.why else "")
     lines += [f"Injected: {text}" for text in record.injected]
     lines += [f"Observed: {text}" for text in record.observed]
@@ -58,7 +59,9 @@ def summary_output(result: GradeResult) -> str:
     score = result.score
     head = (f"faultfirst {result.kit_version}: {score.score:g} / {score.max_score:g} points at level "
             f"{result.level!r}, seed {result.seed}.")
-    if result.status != "graded":
+    if result.status == INCOMPLETE:
+        head = f"INCOMPLETE: {result.message or incomplete_message(score)}\n{head}"
+    elif result.status != "graded":
         head = f"{result.message}\n{head}"
     if result.app_log_tail:
         head += "\n\nThe app's output (tail):\n" + result.app_log_tail[-3000:]
