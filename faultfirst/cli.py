@@ -22,7 +22,7 @@ EXIT_MEANINGS = {
 
 def grade_exit_codes() -> str:
     """The exit statuses of ``faultfirst grade``, one a line (its --help shows them)."""
-    from graders.harness.run import EXIT_CODES
+    from graders.harness.errors import EXIT_CODES
 
     rows = sorted([*EXIT_CODES.items(), ("usage-error", 2)], key=lambda item: item[1])
     meanings = {**EXIT_MEANINGS, "usage-error": "bad command-line arguments"}
@@ -44,7 +44,8 @@ def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
 def run_grade(args: argparse.Namespace) -> int:
     """Grade a submission; exit 0 when grading ran, whatever the score (see GradeResult.exit_code)."""
     from graders.harness import TerminalProgress, grade, summary
-    from graders.harness.run import EXIT_CODES
+    from graders.harness.errors import EXIT_CODES
+    from graders.harness.terminal import clean
 
     if not Path(args.path).is_dir():
         # Refused before anything is written: no report folder for a path that is not there.
@@ -55,7 +56,7 @@ def run_grade(args: argparse.Namespace) -> int:
                    progress=TerminalProgress(), select=args.select)
     print(summary(result), flush=True)
     if result.exit_code != 0:
-        print(f"faultfirst grade: {result.message}", file=sys.stderr)
+        print(f"faultfirst grade: {clean(result.message)}", file=sys.stderr)
     return result.exit_code
 
 

@@ -15,13 +15,14 @@ Every outcome is one of four verdicts:
 
 :func:`soak_requests` makes a deterministic mix of requests from a seed; :func:`run_soak` sends
 them, a few at a time, and classifies each response with :func:`classify`. Nothing here imports
-the candidate's code; the ground truth is the fake LLM's corpus.
+the candidate's code; the ground truth is the fake LLM's corpus. The answers are read with the
+checks' client (:mod:`graders.harness.client`): within size caps and total deadlines, decoded
+safely, so whatever the app sends is an outcome, never an exception of the grader's.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import re
 import time
@@ -31,9 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from fake_llm.corpus import CORPUS_SIZE, get_paper
+from graders.harness.client import AppClient
+from graders.harness.errors import AppFailure
 
 CORRECT, HONEST, WRONG, SERVER = "correct", "honest_error", "silently_wrong", "server_error"
 VERDICTS = (CORRECT, HONEST, WRONG, SERVER)
@@ -242,7 +243,8 @@ def _answer_problem(body: Mapping[str, Any], paper_ids: list[str]) -> str | None
     if not isinstance(text, str) or not text.strip():
         return "an empty answer"
     k = len(paper_ids)
-    markers = {int(m) for m in _MARKER.findall(text)}
+    # A marker too long to be a source number is no source (and int() refuses thousands of digits).
+    markers = {int(m) if len(m) <= 9 else 10**9 for m in _MARKER.findall(text)}
     invalid = sorted(m for m in markers if not 1 <= m <= k)
     if invalid:
         return f"the answer cites {invalid} over {k} source(s)"
@@ -306,7 +308,7 @@ def _stream_verdict(request: Mapping[str, Any], response: SoakResponse) -> tuple
         return SERVER, "events after the end of the stream"
     event, data, _ = events[-1]
     if event == "error":
-        code = data.get("code") if isinstance(data, dict) else None
+        code = _error_code({"error": data})
         if code in HONEST_STATUS and code not in ("not_found", "bad_request"):
             return HONEST, f"error event {code}"
         return SERVER, f"error event with code {code!r}"
@@ -320,9 +322,8 @@ def _stream_verdict(request: Mapping[str, Any], response: SoakResponse) -> tuple
 def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = CONCURRENCY) -> SoakReport:
     """Send every request, ``concurrency`` at a time, and classify each response."""
     started = time.monotonic()
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency)
-    with httpx.Client(base_url=base_url.rstrip("/"), limits=limits) as client, \
-            ThreadPoolExecutor(max_workers=concurrency) as pool:
+    client = AppClient(base_url)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
         responses = list(pool.map(lambda r: send(client, r), requests))
     report = SoakReport(elapsed_s=time.monotonic() - started)
     for request, response in zip(requests, responses, strict=True):
@@ -331,55 +332,23 @@ def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = 
     return report
 
 
-def send(client: httpx.Client, request: SoakRequest) -> SoakResponse:
+def send(client: AppClient, request: SoakRequest) -> SoakResponse:
     """One request; never raises for what the app does (that becomes the response's ``failure``)."""
     started = time.monotonic()
     try:
         if request.kind == "stream":
-            return _send_stream(client, request, started)
-        timeout = DEADLINE_S[request.kind] + MARGIN_S
-        response = client.post(request.path, json=request.body, timeout=timeout)
-        return SoakResponse(response.status_code, _json(response.text),
-                            elapsed_s=time.monotonic() - started)
-    except httpx.TimeoutException:
-        return SoakResponse(elapsed_s=time.monotonic() - started,
-                            failure=f"no answer within {time.monotonic() - started:.1f} s")
-    except httpx.HTTPError as error:
-        return SoakResponse(elapsed_s=time.monotonic() - started,
-                            failure=f"connection error: {type(error).__name__}")
+            return _send_stream(client, request)
+        response = client.post(request.path, request.body, timeout_s=DEADLINE_S[request.kind] + MARGIN_S)
+        return SoakResponse(response.status, response.json, elapsed_s=response.elapsed_s)
+    except AppFailure as failure:
+        return SoakResponse(elapsed_s=time.monotonic() - started, failure=str(failure))
 
 
-def _send_stream(client: httpx.Client, request: SoakRequest, started: float) -> SoakResponse:
-    # The read timeout bounds every silence (the first event's wait included); the loop bounds
-    # the whole stream.
-    timeout = httpx.Timeout(5.0, read=max(FIRST_EVENT_S, MAX_GAP_S) + MARGIN_S)
-    with client.stream("POST", request.path, json=request.body, timeout=timeout) as response:
-        if "text/event-stream" not in response.headers.get("content-type", ""):
-            return SoakResponse(response.status_code, _json(response.read().decode("utf-8", "replace")),
-                                elapsed_s=time.monotonic() - started)
-        events: list[tuple[str, Any, float]] = []
-        event, data = "", []
-        for line in response.iter_lines():
-            if time.monotonic() - started > STREAM_LIMIT_S:
-                return SoakResponse(response.status_code, events=events,
-                                    failure=f"the stream was still going after {STREAM_LIMIT_S:g} s")
-            if line:
-                name, _, value = line.partition(":")
-                if name == "event":
-                    event = value.strip()
-                elif name == "data":
-                    data.append(value.removeprefix(" "))
-                continue
-            if event or data:
-                events.append((event or "message", _json("\n".join(data)), time.monotonic() - started))
-            event, data = "", []
-        if event or data:
-            events.append((event or "message", _json("\n".join(data)), time.monotonic() - started))
-        return SoakResponse(response.status_code, events=events, elapsed_s=time.monotonic() - started)
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
+def _send_stream(client: AppClient, request: SoakRequest) -> SoakResponse:
+    # idle_s bounds every silence (the first event's wait included); timeout_s the whole stream.
+    events = client.stream(request.path, request.body, timeout_s=STREAM_LIMIT_S,
+                           idle_s=max(FIRST_EVENT_S, MAX_GAP_S) + MARGIN_S)
+    if "text/event-stream" not in events.headers.get("content-type", ""):
+        return SoakResponse(events.status, events.json, elapsed_s=events.elapsed_s)
+    return SoakResponse(events.status, events=[(e.event, e.data, e.at_s) for e in events],
+                        elapsed_s=events.elapsed_s)

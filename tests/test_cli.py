@@ -12,7 +12,7 @@ import pytest
 
 from faultfirst import __version__
 from faultfirst.cli import main
-from graders.harness.run import EXIT_CODES
+from graders.harness.errors import EXIT_CODES
 
 REPO = Path(__file__).resolve().parent.parent
 

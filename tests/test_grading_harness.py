@@ -232,8 +232,8 @@ def test_score_counts_manifest_exercises_level_and_soak(graded: GradeResult) -> 
     assert "test_not_in_the_manifest" not in counted
     assert "test_not_at_this_level" not in counted
     assert "test_soak_partial" in counted  # soak counts at any level
-    # 2 (503) + 3 (hang) + 1 + 1 (fails) + 0 (grader error) + 1 + 1 + 1 (admin) + 3 (instances) + 2 (soak)
-    assert score.max_score == 15
+    # 2 (503) + 3 (hang) + 1 + 1 (fails) + 5 (grader error) + 1 + 1 + 1 (admin) + 3 (instances) + 2 (soak)
+    assert score.max_score == 20
     assert score.score == 2 + 1 + 1 + 1 + 1 + 3 + 1  # the soak check earned half of its 2 points
     assert score.by_exercise["soak"].score == 1
     assert score.by_tag["timeouts"].max_score == 4
@@ -276,7 +276,7 @@ def test_results_json_has_the_gradescope_shape(graded: GradeResult) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", extra["submission_hash"])
     tests = {test["name"]: test for test in document["tests"]}
     error = tests["retries: test_grader_bug"]
-    assert error["max_score"] == 0 and "GRADER ERROR" in error["output"]
+    assert (error["score"], error["max_score"]) == (0, 5) and "GRADER ERROR" in error["output"]
     assert tests["retries: test_retried_503"]["status"] == "passed"
     assert tests["retries: test_fails"]["status"] == "failed"
     assert document["score"] == sum(test["score"] for test in document["tests"])
@@ -379,10 +379,11 @@ RECORDS = [
 ]
 
 
-def test_scoring_filters_by_manifest_and_level_and_never_counts_grader_errors() -> None:
+def test_scoring_filters_by_manifest_and_level_and_counts_grader_errors_as_zero() -> None:
     score = score_records(RECORDS, exercises=["retries"], level="calm")
     assert [c.record.name for c in score.counted] == ["a", "b", "c", "f"]
-    assert (score.score, score.max_score) == (2 + 1, 2 + 2 + 0 + 4)
+    assert (score.score, score.max_score) == (2 + 1, 2 + 2 + 5 + 4)
+    assert score.incomplete and score.grader_errors == 1
     assert score.by_exercise["retries"].errors == 1
     assert score.by_tag["timeouts"].failed == 1
     assert score.verdicts == {"pass": 2, "fail": 1, "grader-error": 1, "not-run": 3}
@@ -404,7 +405,7 @@ def test_results_document_marks_grader_errors_and_partial_credit(tmp_path: Path)
     document = results_document(_result(RECORDS, tmp_path))
     assert gradescope_problems(document) == []
     tests = {test["name"]: test for test in document["tests"]}
-    assert tests["retries: c"]["max_score"] == 0 and tests["retries: c"]["output"].startswith("GRADER ERROR")
+    assert tests["retries: c"]["max_score"] == 5 and tests["retries: c"]["output"].startswith("GRADER ERROR")
     assert (tests["soak: f"]["score"], tests["soak: f"]["status"]) == (1.0, "failed")
     assert document["extra_data"]["verdicts"]["grader-error"] == 1
 

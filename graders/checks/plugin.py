@@ -6,9 +6,13 @@ count (their exercise is in the submission's manifest, or is ``soak``; the level
 ``time_limit_s``, and turns its outcome into a :class:`~graders.harness.records.CheckRecord`:
 
 - ``pass``: the check returned;
-- ``fail``: an AssertionError (its message is the "why"), the time limit, the app not answering
-  (:class:`~graders.harness.client.AppFailure`) or not starting;
+- ``fail``: an AssertionError (its message is the "why"), or a candidate fault
+  (:mod:`graders.harness.errors`: the time limit, the app not answering, answering what the
+  grader will not read, lacking a field the check reads, or not starting);
 - ``grader-error``: anything else, which is the harness's or the check's own fault.
+
+The verdict of an exception is its class's ``verdict`` (see :mod:`graders.harness.errors`). Every
+text a record carries is bounded (:data:`TEXT_LIMIT`): the app's data can be megabytes long.
 
 Fixtures: ``app``, ``fake``, ``evidence``, ``contract``, ``level``, ``seed``, ``truth``,
 ``exercises`` (see docs/grading.md, "Writing checks"). Run the checks against a folder while writing them with
@@ -30,9 +34,9 @@ from typing import Any, TypeVar
 import pytest
 
 from graders.harness import context as ctx_module
-from graders.harness.app_process import AppStartError, SandboxError
-from graders.harness.client import AppClient, AppFailure
+from graders.harness.client import AppClient
 from graders.harness.context import EXERCISES_DIR, GradingContext
+from graders.harness.errors import CheckTimeout, GradingError, verdict_of
 from graders.harness.evidence import Evidence
 from graders.harness.records import LEVELS, SOAK, TAGS, CheckRecord
 
@@ -41,6 +45,7 @@ __all__ = ["AppClient", "CheckSpec", "CheckTimeout", "check"]
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_TIME_LIMIT_S = 30.0
 LOG_TAIL_ON_FAIL = 4096
+TEXT_LIMIT = 2000  # characters of a why or an evidence note
 _SPEC_ATTR = "__faultfirst_check__"
 _EVIDENCE = pytest.StashKey[Evidence]()
 _OUTCOME = pytest.StashKey[dict[str, Any]]()
@@ -56,10 +61,6 @@ class CheckSpec:
     levels: tuple[str, ...] = LEVELS
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     fresh_app: bool = False
-
-
-class CheckTimeout(BaseException):
-    """Raised in the check's thread when its time limit passes (BaseException: not swallowable)."""
 
 
 def check(*, exercise: str, tag: str, points: float, levels: tuple[str, ...] = LEVELS,
@@ -288,25 +289,25 @@ def _judge(call: pytest.CallInfo[None], context: GradingContext) -> tuple[str, s
     excinfo = call.excinfo
     assert excinfo is not None
     error = excinfo.value
-    if isinstance(error, CheckTimeout):
+    if getattr(error, "restarts_app", False):
         context.apps.mark_dirty()
-        return "fail", str(error), ""
-    if isinstance(error, AssertionError):
-        message = str(error).split("\nassert ")[0].strip() or "an assertion failed"
-        return "fail", message, excinfo.exconly()[-2000:]
-    if isinstance(error, AppFailure):
-        context.apps.mark_dirty()
-        return "fail", str(error), ""
-    if isinstance(error, AppStartError):
-        return "fail", f"the app did not start: {error}", error.log_tail[-LOG_TAIL_ON_FAIL:]
-    if isinstance(error, pytest.fail.Exception):
-        return "fail", str(error), ""
-    if isinstance(error, SandboxError):
-        return "grader-error", str(error), ""
     if isinstance(error, pytest.skip.Exception):
         return "grader-error", f"the check skipped itself ({error}); checks must not skip", ""
+    verdict = "fail" if isinstance(error, pytest.fail.Exception) else verdict_of(error)
+    if isinstance(error, AssertionError):
+        message = str(error).split("\nassert ")[0].strip() or "an assertion failed"
+        return verdict, message, excinfo.exconly()[-2000:]
+    if isinstance(error, GradingError):
+        return verdict, error.why, error.detail[-LOG_TAIL_ON_FAIL:]
+    if verdict == "fail":  # the time limit, pytest.fail
+        return verdict, str(error), ""
     detail = "".join(traceback.format_exception(error))[-4000:]
-    return "grader-error", f"the grader raised {type(error).__name__}: {error}", detail
+    return verdict, f"the grader raised {type(error).__name__}: {error}", detail
+
+
+def bounded(text: str, limit: int = TEXT_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]} [... {len(text) - limit} more characters]"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -346,9 +347,10 @@ def _finish(item: pytest.Item, spec: CheckSpec, context: GradingContext,
     if verdict == "fail" and not tail:
         tail = context.apps.log_tail()[-LOG_TAIL_ON_FAIL:]
     record = _record(
-        item, spec, verdict=verdict, why=outcome["why"] or ("passed" if verdict == "pass" else ""),
-        injected=tuple(evidence.injected_notes) if evidence else (),
-        observed=tuple(evidence.observed_notes) if evidence else (),
+        item, spec, verdict=verdict,
+        why=bounded(outcome["why"] or ("passed" if verdict == "pass" else "")),
+        injected=tuple(map(bounded, evidence.injected_notes)) if evidence else (),
+        observed=tuple(map(bounded, evidence.observed_notes)) if evidence else (),
         duration_s=round(outcome["duration_s"], 3),
         credit=evidence.credit_share if evidence else 1.0,
         ledger=tuple(rows), ledger_dropped=dropped, detail=outcome["detail"], app_log_tail=tail,

@@ -7,6 +7,11 @@ injects and on the app, not on the weather. (The weather is the soak check's bus
 
 The ledger is the judge of attempts and timings: one row per HTTP request the app made (SDK
 retries included), with arrival and finish times on the fake LLM's own monotonic clock.
+
+The app's answers are untrusted data (see :mod:`graders.harness.client`): the helpers here read
+them with ``isinstance`` guards and ``.get``, never assume a type, and turn text into numbers only
+within bounds (:func:`marker_numbers`), so whatever the app sends fails the check with a reason
+and never raises from the grader's own code.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any, TypeVar
 
 from fake_llm.corpus import get_paper
 from fake_llm.model import cited_answer
-from graders.harness.client import AppFailure, AppResponse, SseStream
+from graders.harness.client import AppResponse, SseStream
+from graders.harness.errors import AppFailure
 
 T = TypeVar("T")
 R = TypeVar("R", AppResponse, SseStream)
@@ -39,6 +45,7 @@ HONEST_STATUS = {
     "bad_request": 400,
 }
 _MARKER = re.compile(r"\[(\d+)\]")
+NO_SUCH_MARKER = 10**9  # what a marker too long to be a source number reads as
 
 
 # --- scripting the fake LLM ----------------------------------------------------------------------
@@ -200,10 +207,16 @@ def answered(result: T | AppFailure) -> T:
 
 
 def status_text(response: AppResponse | SseStream) -> str:
-    """``200``, ``504 llm_timeout``, ``500 (no error code)``: the status and the error code."""
+    """``200``, ``504 llm_timeout``, ``500 (no error code)``: the status and the error code; with
+    why the body could not be read, when it is not readable JSON (for an SSE stream: when the
+    answer was not a stream)."""
+    unreadable = response.unreadable if response.json is None else None
     if response.code:
         return f"{response.status} {response.code}"
-    return str(response.status) if response.status < 400 else f"{response.status} (no error code)"
+    if response.status < 400:
+        return f"{response.status} (unreadable body: {unreadable})" if unreadable else str(response.status)
+    return f"{response.status} (no error code: {unreadable})" if unreadable \
+        else f"{response.status} (no error code)"
 
 
 def shown(response: AppResponse | SseStream) -> str:
@@ -284,10 +297,11 @@ def answer_problem(body: Any, paper_ids: Sequence[str]) -> str | None:
     if not isinstance(citations, list):
         return "no citations list"
     k = len(paper_ids)
-    invalid = sorted({int(m) for m in _MARKER.findall(text) if not 1 <= int(m) <= k})
+    invalid = sorted({m for m in marker_numbers(text) if not 1 <= m <= k})
     if invalid:
-        return f"the answer text still cites {', '.join(f'[{m}]' for m in invalid)}, but only {k} " \
-               f"source(s) were given"
+        shown_markers = ", ".join("[a number too long to be a source]" if m == NO_SUCH_MARKER else f"[{m}]"
+                                  for m in invalid)
+        return f"the answer text still cites {shown_markers}, but only {k} source(s) were given"
     want = [{"marker": n, "paper_id": pid} for n, pid in enumerate(paper_ids, start=1)]
     got = [{"marker": c.get("marker"), "paper_id": c.get("paper_id")} if isinstance(c, dict) else c
            for c in citations]
@@ -297,6 +311,13 @@ def answer_problem(body: Any, paper_ids: Sequence[str]) -> str | None:
     if text.split()[: len(clean.split())] != clean.split():
         return "the answer's cited sentences are not the model's (changed, dropped or renumbered)"
     return None
+
+
+def marker_numbers(text: str) -> list[int]:
+    """The numbers of the citation markers ``[n]`` in ``text``, in order; a marker too long to be
+    a source number reads as NO_SUCH_MARKER (Python refuses to read a number of thousands of
+    digits, and the app chooses the text)."""
+    return [int(m) if len(m) <= 9 else NO_SUCH_MARKER for m in _MARKER.findall(text)]
 
 
 def _citations_text(citations: Sequence[Any]) -> str:

@@ -3,7 +3,6 @@ from the answer and never cited; citations are listed once each, in order of fir
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from graders.checks.plugin import check
@@ -15,6 +14,7 @@ from graders.checks.scenario import (
     calls,
     fault,
     honest_error,
+    marker_numbers,
     paper_range,
     rule,
     run_all,
@@ -23,7 +23,6 @@ from graders.checks.scenario import (
 )
 
 QUESTION = "What did these trials find?"
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def _ask(app: Any, paper_ids: list[str], limit_s: float) -> Any:
@@ -67,7 +66,7 @@ def test_markers_to_sources_not_given_are_removed(app, fake, evidence):
         body = response.json if isinstance(response.json, dict) else {}
         text = body.get("answer") if isinstance(body.get("answer"), str) else ""
         evidence.observed(f"{len(ids)} source(s): {shown(response)}; markers in the answer "
-                          f"{sorted({int(m) for m in _MARKER.findall(text)})}; {attempts_text(rows)}")
+                          f"{sorted(set(marker_numbers(text)))}; {attempts_text(rows)}")
         assert response.status == 200, (
             f"an answer over {len(ids)} source(s) with a citation to a missing source failed: "
             f"{shown(response)} (the invalid marker should be removed, not the answer)")

@@ -20,26 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
-
+from graders.harness.client import AppClient
+from graders.harness.errors import AppFailure
+from graders.harness.errors import AppStartError as AppStartError  # re-exported
+from graders.harness.errors import SandboxError as SandboxError  # re-exported
 from graders.harness.jail import EXEC_FAILED, JAIL_FAILED
 from graders.harness.sandbox import Sandbox
 
 TAIL_BYTES = 32 * 1024
 STOP_GRACE_S = 3.0
+PROBE_LIMIT_S = 2.0  # one health probe, start to end of its body
+PROBE_INTERVAL_S = 0.05
 _PYTHON_NAMES = ("python", "python3", f"python3.{__import__('sys').version_info.minor}")
-
-
-class AppStartError(Exception):
-    """The app did not become healthy: the candidate's failure to start. ``log_tail`` is its output."""
-
-    def __init__(self, message: str, log_tail: str) -> None:
-        super().__init__(message)
-        self.log_tail = log_tail
-
-
-class SandboxError(Exception):
-    """The sandbox itself could not be set up (a harness problem, never the candidate's)."""
 
 
 class OutputTail:
@@ -122,22 +114,33 @@ class AppProcess:
         return self._proc.poll() is None
 
     def wait_healthy(self) -> None:
-        """Poll ``GET health`` until 200; AppStartError if it exits or the limit passes first."""
+        """Probe ``GET health`` until it answers 200 in full; AppStartError if the app exits or
+        the start limit passes first.
+
+        Each probe has a total deadline of its own (at most PROBE_LIMIT_S, never past the start
+        limit), so a health endpoint that hangs, dribbles its body or sends an endless one is a
+        failed probe, and the whole wait never outlasts the start limit.
+        """
         deadline = time.monotonic() + self.spec.startup_limit_s
-        with httpx.Client(base_url=self.base_url, timeout=1.0) as client:
-            while time.monotonic() < deadline:
-                code = self._proc.poll()
-                if code is not None:
-                    self._exited(code)
-                try:
-                    if client.get(self.spec.health).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.05)
+        client = AppClient(self.base_url)
+        last = "no probe finished"
+        while (left_s := deadline - time.monotonic()) > 0:
+            code = self._proc.poll()
+            if code is not None:
+                self._exited(code)
+            try:
+                response = client.get(self.spec.health, timeout_s=min(PROBE_LIMIT_S, left_s))
+            except AppFailure as failure:
+                last = str(failure)
+            else:
+                if response.status == 200:
+                    return
+                last = f"it answered {response.status}"
+            time.sleep(min(PROBE_INTERVAL_S, max(0.0, deadline - time.monotonic())))
         self.stop()
         raise AppStartError(f"the app did not answer GET {self.spec.health} with 200 within "
-                            f"{self.spec.startup_limit_s:g} s of starting", self.output.text())
+                            f"{self.spec.startup_limit_s:g} s of starting (last probe: {last})",
+                            self.output.text())
 
     def _exited(self, code: int) -> None:
         self.output.join(2.0)

@@ -19,23 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graders.harness.errors import ManifestError
 from graders.harness.records import LEVELS
+
+__all__ = ["KNOWN_KEYS", "MANIFEST_NAME", "Manifest", "ManifestError", "load_manifest"]
 
 MANIFEST_NAME = "faultfirst.toml"
 KNOWN_KEYS = ("command", "health", "exercises", "level", "kit_version", "template_hash")
-
-
-class ManifestError(ValueError):
-    """The manifest is missing or breaks a rule; the message names the file, the key, what is allowed."""
-
-    def __init__(self, path: Path, key: str | None, problem: str,
-                 allowed: Iterable[object] | None = None) -> None:
-        self.path, self.key = path, key
-        where = f"{path}: key {key!r}" if key else str(path)
-        message = f"{where}: {problem}"
-        if allowed is not None:
-            message += "; allowed: " + ", ".join(repr(value) for value in allowed)
-        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)

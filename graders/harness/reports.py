@@ -15,7 +15,7 @@ import jinja2
 import markupsafe
 
 from graders.harness.results import results_document
-from graders.harness.scoring import ScoredCheck
+from graders.harness.scoring import ScoredCheck, incomplete_message
 from graders.harness.timeline import CATEGORIES, timeline_svg
 
 if TYPE_CHECKING:
@@ -50,6 +50,7 @@ def render_html(result: GradeResult) -> str:
     return template.render(
         result=result, score=score, groups=groups,
         not_counted=[c for c in score.checks if not c.counted], categories=CATEGORIES,
+        incomplete_note=incomplete_message(score),
         percent=lambda tally: round(tally.percent))
 
 

@@ -5,7 +5,8 @@ The specification knows these keys and no others: at the top level :data:`TOP_KE
 the verdicts, the per-exercise tallies) goes in ``extra_data``. Each counted check is one test:
 ``name``, ``score``, ``max_score``, ``status`` (``passed`` or ``failed``), ``output`` (why, what was
 injected, what was observed; plain text), ``tags`` (rubric tag and exercise, each once) and
-``visibility``. A grader-error check has ``max_score`` 0 and says so in its output. When no check
+``visibility``. A grader-error check scores 0 of its points and says so in its output; a grading
+with one is ``incomplete`` (``extra_data.status``) and its output says to regrade. When no check
 ran (an invalid submission, an app that never started) each chosen exercise is one failed test
 worth its points, so the points available still show. :func:`gradescope_problems` checks a
 document against the specification's shape.
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from faultfirst_data import exercises_dir
 from graders.harness.records import SOAK
-from graders.harness.scoring import ScoredCheck, Tally
+from graders.harness.scoring import INCOMPLETE, ScoredCheck, Tally, incomplete_message
 
 if TYPE_CHECKING:
     from graders.harness.run import GradeResult
@@ -38,8 +39,8 @@ def check_output(check: ScoredCheck) -> str:
     record = check.record
     lines = []
     if record.verdict == "grader-error":
-        lines.append("GRADER ERROR: a fault of the grading harness, not counted against the "
-                     "candidate (max_score 0).")
+        lines.append(f"GRADER ERROR: a fault of the grading harness, not of the candidate; counted "
+                     f"as 0 of {record.points:g} points: the grading is incomplete, regrade.")
     lines.append(f"Why: {record.why}" if record.why else "")
     lines += [f"Injected: {text}" for text in record.injected]
     lines += [f"Observed: {text}" for text in record.observed]
@@ -102,7 +103,9 @@ def summary_output(result: GradeResult, available: float | None = None) -> str:
     available = score.max_score if available is None else available
     head = (f"faultfirst {result.kit_version}: {score.score:g} / {available:g} points at level "
             f"{result.level!r}, seed {result.seed}.")
-    if result.status != "graded":
+    if result.status == INCOMPLETE:
+        head = f"INCOMPLETE: {result.message or incomplete_message(score)}\n{head}"
+    elif result.status != "graded":
         head = f"{result.message}\n{head}"
     if result.app_log_tail:
         head += "\n\nThe app's output (tail):\n" + result.app_log_tail[-3000:]

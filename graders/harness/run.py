@@ -22,8 +22,9 @@ from typing import Any
 from faultfirst_data import kit_private_paths
 from graders.harness.cgroups import GradingCgroup, GradingLimits
 from graders.harness.context import KIT_ROOT, known_exercises
+from graders.harness.errors import EXIT_CODES, DependencyError, ManifestError
 from graders.harness.inner import SessionOutcome, run_inner_session
-from graders.harness.manifest import Manifest, ManifestError, load_manifest
+from graders.harness.manifest import Manifest, load_manifest
 from graders.harness.netns import isolation_prefix
 from graders.harness.records import LEVELS, CheckRecord, SessionConfig
 from graders.harness.sandbox import (
@@ -37,15 +38,11 @@ from graders.harness.sandbox import (
     scrubbed_env,
     write_etc,
 )
-from graders.harness.scoring import Score, score_records
-from graders.harness.submission import DependencyError, copy_submission, install_missing, tree_hash
+from graders.harness.scoring import Score, incomplete_message, score_records, status_for
+from graders.harness.submission import copy_submission, install_missing, tree_hash
 
 DEFAULT_LEVEL = "realistic"
 STARTUP_LIMIT_S = 30.0
-# The exit status of `faultfirst grade` per grading status (2 is argparse's usage error);
-# docs/grading.md and `faultfirst grade --help` show this table.
-EXIT_CODES = {"graded": 0, "did-not-start": 3, "harness-error": 4, "incomplete": 5,
-              "invalid-submission": 6}
 Progress = Callable[[dict[str, Any]], None]
 
 
@@ -229,6 +226,9 @@ def isolation_summary(sandbox: Sandbox, network_isolated: bool) -> list[str]:
 def _result(base: dict[str, Any], outcome: SessionOutcome | None, started: float) -> GradeResult:
     records: list[CheckRecord] = outcome.records if outcome else []
     score = score_records(records, base.get("exercises", ()), base["level"])
+    status = status_for(score, base["status"])
+    if status != base["status"]:
+        base = {**base, "status": status, "message": incomplete_message(score)}
     return GradeResult(score=score, duration_s=round(time.monotonic() - started, 2), **base)
 
 

@@ -2,9 +2,11 @@
 
 Rules (docs/grading.md, "Verdicts and scores"): a check counts when its exercise is in the
 submission's manifest and the grading level is one of its ``levels``; the soak check (exercise
-``soak``) always counts. A counted check scores ``points × credit`` when it passed, 0 of
-``points`` when it failed, and 0 of 0 when it was a grader-error: a fault of the harness never
-costs the candidate anything.
+``soak``) always counts. A counted check scores ``points × credit`` when it passed, and 0 of ``points`` when it failed or
+was a grader-error. A grader-error is the kit's fault, not the candidate's, but it must never
+raise a score: a hostile app that could turn its failures into grader-errors would otherwise
+turn a low score into a full one. So a grading with any counted grader-error is ``incomplete``
+(:func:`status_for`): its score is a lower bound, and the interviewer is told to regrade.
 """
 
 from __future__ import annotations
@@ -66,6 +68,31 @@ class Score:
     def counted(self) -> tuple[ScoredCheck, ...]:
         return tuple(check for check in self.checks if check.counted)
 
+    @property
+    def grader_errors(self) -> int:
+        """How many counted checks were grader-errors."""
+        return sum(1 for check in self.counted if check.record.verdict == "grader-error")
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether a counted check was a grader-error: the score is a lower bound; regrade."""
+        return self.grader_errors > 0
+
+
+INCOMPLETE = "incomplete"
+
+
+def status_for(score: Score, status: str = "graded") -> str:
+    """The grading's status once scored: ``incomplete`` when the checks ran (``status`` is
+    ``graded``) but some counted check was a grader-error; otherwise ``status`` unchanged."""
+    return INCOMPLETE if status == "graded" and score.incomplete else status
+
+
+def incomplete_message(score: Score) -> str:
+    """The message of an incomplete grading: what happened and what to do."""
+    return (f"{score.grader_errors} check(s) failed by a fault of the grader, not of the app; they "
+            "count as 0 of their points, so the score is a lower bound: regrade")
+
 
 def not_counted_reason(record: CheckRecord, exercises: Iterable[str], level: str) -> str | None:
     """Why this check does not count for this submission at this level, or None if it counts."""
@@ -87,7 +114,8 @@ def score_check(record: CheckRecord, counted: bool, reason: str = "") -> ScoredC
         return ScoredCheck(record, True, round(record.points * record.credit, 4), record.points)
     if record.verdict == "fail":
         return ScoredCheck(record, True, 0.0, record.points)
-    return ScoredCheck(record, True, 0.0, 0.0, "grader-error: not counted against the candidate")
+    return ScoredCheck(record, True, 0.0, record.points,
+                       "grader-error: counted as 0 of its points; the grading is incomplete")
 
 
 def score_records(records: Iterable[CheckRecord], exercises: Iterable[str], level: str) -> Score:

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from graders.harness.errors import DependencyError as DependencyError
+
 try:
     from packaging.requirements import InvalidRequirement, Requirement
 except ImportError:  # pragma: no cover - not a declared dependency; pip always vendors it
@@ -31,10 +33,6 @@ SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "env", "__pyca
                           ".vscode", "build", "dist"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 PIP_TIMEOUT_S = 600
-
-
-class DependencyError(Exception):
-    """The submission's declared dependencies could not be installed; the message says which."""
 
 
 @dataclass(frozen=True, slots=True)

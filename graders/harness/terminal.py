@@ -1,19 +1,40 @@
 """The terminal side of a grading run: one line per check as it ends, then a summary.
 
-``✓`` passed, ``✗`` failed, ``!`` grader-error (not counted against the candidate).
+``✓`` passed, ``✗`` failed, ``!`` grader-error (a fault of the kit: 0 points, and the grading is
+incomplete: regrade).
+
+Much of what is printed comes from the app (a check's "why" quotes its answers; the summary
+shows its output), and the app is untrusted: :func:`clean` removes control characters and
+escape sequences from every line before it reaches the terminal, so the app cannot move the
+cursor, recolour or rewrite the score line, or set the window title.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from graders.harness.records import CheckRecord
+from graders.harness.scoring import INCOMPLETE, incomplete_message
 
 if TYPE_CHECKING:
     from graders.harness.run import GradeResult
 
 MARKS = {"pass": "✓", "fail": "✗", "grader-error": "!"}
+# ANSI escape sequences (CSI ... final byte, OSC ... BEL/ST, and two-byte ESC forms), then any
+# C0/C1 control character or Unicode direction override left over.
+_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]"
+                     r"|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x1b]*(?:\x07|\x1b\\)?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str, keep_newlines: bool = True) -> str:
+    """``text`` safe to print: escape sequences and control characters removed, tabs as spaces;
+    newlines kept when ``keep_newlines``, else turned into spaces."""
+    text = _ESCAPE.sub("", str(text)).replace("\t", " ").replace("\r\n", "\n")
+    text = _CONTROL.sub("", text)
+    return text if keep_newlines else text.replace("\n", " ")
 
 
 class TerminalProgress:
@@ -35,31 +56,36 @@ class TerminalProgress:
             self.done += 1
             self._print(progress_line(record, self.done, self.total))
         elif event.get("type") == "startup_failed":
-            self._print(f"✗ the app did not start: {event.get('message')}")
+            self._print(f"✗ the app did not start: {clean(event.get('message', ''), False)}")
 
     def _print(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(clean(text), file=self.stream, flush=True)
 
 
 def progress_line(record: CheckRecord, done: int, total: int) -> str:
     mark = MARKS.get(record.verdict, "?")
     earned = record.points * record.credit if record.verdict == "pass" else 0.0
-    points = "not counted" if record.verdict == "grader-error" else f"{earned:g}/{record.points:g}"
+    points = f"{earned:g}/{record.points:g}"
+    if record.verdict == "grader-error":
+        points += " (grader error: regrade)"
     width = len(str(total)) if total else 1
-    line = f"[{done:>{width}}/{total}] {mark} {record.exercise}: {record.name}  {points}"
-    if record.verdict != "pass" and record.why:
-        line += f"\n        {record.why.splitlines()[0][:160]}"
+    line = f"[{done:>{width}}/{total}] {mark} {record.exercise}: {clean(record.name, False)}  {points}"
+    why = clean(record.why, False).strip()
+    if record.verdict != "pass" and why:
+        line += f"\n        {why[:160]}"
     return line
 
 
 def summary(result: GradeResult) -> str:
-    """The closing lines: score, per-exercise points, where the reports are."""
+    """The closing lines: score, per-exercise points, where the reports are (all printable)."""
     score = result.score
     lines = [""]
-    if result.status != "graded":
-        lines.append(f"✗ {result.message}")
+    if result.status == INCOMPLETE:
+        lines.append(f"! incomplete: {clean(result.message or incomplete_message(score), False)}")
+    elif result.status != "graded":
+        lines.append(f"✗ {clean(result.message, False)}")
         if result.app_log_tail:
-            tail = result.app_log_tail.strip().splitlines()[-15:]
+            tail = clean(result.app_log_tail).strip().splitlines()[-15:]
             lines += ["  the app's output (last lines):", *("    " + line for line in tail)]
     lines.append(f"score {score.score:g}/{score.max_score:g} ({score.percent:.0f}%) at level "
                  f"{result.level}, seed {result.seed}: {score.verdicts.get('pass', 0)} passed, "
@@ -69,7 +95,7 @@ def summary(result: GradeResult) -> str:
         lines.append(f"  {name:<20} {tally.score:g}/{tally.max_score:g}")
     for note in result.isolation:
         if "not isolated" in note or "NOT" in note or "could read" in note:
-            lines.append(f"  note: {note}")
+            lines.append(f"  note: {clean(note, False)}")
     if result.results_path is not None and result.report_path is not None:
         lines.append(f"reports: {result.results_path}  {result.report_path}")
     return "\n".join(lines)
