@@ -111,7 +111,7 @@ def test_the_reports_say_an_incomplete_grading_must_be_regraded(tmp_path: Path) 
     assert document["output"].startswith("INCOMPLETE: 1 check(s) failed by a fault of the grader")
     assert "regrade" in document["output"]
     assert document["extra_data"]["status"] == "incomplete"
-    assert (document["score"], document["max_score"]) == (2, 4)
+    assert (document["score"], document["extra_data"]["max_score"]) == (2, 4)
     html = render_html(result)
     assert "The grading is incomplete: regrade." in html and "0 until regraded" in html
     text = summary(result)

@@ -205,9 +205,10 @@ def by_name(result: GradeResult) -> dict[str, CheckRecord]:
 
 # --- a whole grading run ----------------------------------------------------------------------
 
-def test_grading_ran_and_exits_zero_whatever_the_score(graded: GradeResult) -> None:
-    assert graded.status == "graded", graded.message
-    assert graded.exit_code == 0
+def test_a_grading_with_a_grader_error_is_incomplete(graded: GradeResult) -> None:
+    """The checks ran, whatever the score; the one grader-error makes it incomplete (exit 5)."""
+    assert graded.status == "incomplete", graded.message
+    assert graded.exit_code == 5
     assert graded.results_path is not None and graded.results_path.is_file()
 
 

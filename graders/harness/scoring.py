@@ -3,10 +3,11 @@
 Rules (docs/grading.md, "Verdicts and scores"): a check counts when its exercise is in the
 submission's manifest and the grading level is one of its ``levels``; the soak check (exercise
 ``soak``) always counts. A counted check scores ``points × credit`` when it passed, and 0 of
-``points`` when it failed or was a grader-error. A grader-error is the kit's fault, not the candidate's, but it must never
-raise a score: a hostile app that could turn its failures into grader-errors would otherwise
-turn a low score into a full one. So a grading with any counted grader-error is ``incomplete``
-(:func:`status_for`): its score is a lower bound, and the interviewer is told to regrade.
+``points`` when it failed or was a grader-error. A grader-error is the kit's fault, not the
+candidate's, but it must never raise a score: a hostile app that could turn its failures into
+grader-errors would otherwise turn a low score into a full one. So a grading with any counted
+grader-error is ``incomplete`` (:func:`status_for`): its score is a lower bound, and the
+interviewer is told to regrade.
 """
 
 from __future__ import annotations
