@@ -41,6 +41,7 @@ from typing import Any
 import pytest
 
 from faultfirst.cli import main as cli_main
+from faultfirst.export import export_candidate
 from graders.harness import grade
 from graders.harness.context import KIT_ROOT, known_exercises
 from graders.harness.manifest import load_manifest
@@ -54,6 +55,8 @@ FILL_BYTES = 1 << 30
 MEMORY_BOUND_KIB = 512 * 1024  # "well under 1 GiB"; a whole tiny grading peaks near 100 MiB
 GRADING_LIMIT_S = 480
 EVIL = "redteam-evil"
+TRICK_EXERCISE = "structured-output"
+TRICK_SELECT = "structured_output"  # its five checks: the starter fails each, with an error answer
 
 # Runs one grading in a process of its own, so that its peak memory (RUSAGE_CHILDREN: the largest
 # of the grading's processes once reaped, the app's and the inner session's included) is this
@@ -257,6 +260,9 @@ def test_every_attack_submission_is_well_formed() -> None:
         main = RED_TEAM / name / package / "__main__.py"
         assert main.is_file(), f"{name}: {main} is missing"
         ast.parse(main.read_text(), str(main))
+    overlay = load_manifest(RED_TEAM / "trick_overlay", known_exercises())
+    assert overlay.exercises == (TRICK_EXERCISE,)
+    assert (RED_TEAM / "trick_overlay" / "redteam_trick" / "__main__.py").is_file()
     for name in CHECKS:
         source = (RED_TEAM / "checks" / f"{name}_checks.py").read_text()
         tree = ast.parse(source)
@@ -431,6 +437,30 @@ def test_row12_a_did_not_start_app_cannot_write_escapes_to_the_terminal(
     assert "fake: all checks passed" in captured.out  # the app's output is shown, made harmless
     found = control_characters(captured.out + captured.err)
     assert not found, f"row 12 got through: `faultfirst grade` printed {found}"
+
+
+@pytest.mark.slow
+def test_row2_unreadable_errors_score_no_more_on_the_real_checks(tmp_path: Path) -> None:
+    """The starter, and the starter whose every error answer is unreadable, on the real checks."""
+    require_root()
+    plain = export_candidate([TRICK_EXERCISE], "calm", tmp_path / "plain").path
+    trick = export_candidate([TRICK_EXERCISE], "calm", tmp_path / "trick").path
+    shutil.copytree(RED_TEAM / "trick_overlay", trick, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    graded = {name: grade(path, level="calm", out_dir=tmp_path / f"out-{name}", select=TRICK_SELECT)
+              for name, path in (("plain", plain), ("trick", trick))}
+    assert graded["plain"].status == "graded", graded["plain"].message
+    plain_checks, trick_checks = (verdicts(graded[name].results_path) for name in ("plain", "trick"))
+    assert any(check["verdict"] == "fail" for check in plain_checks.values()), "the starter failed nothing"
+    promoted = {name: check["verdict"] for name, check in trick_checks.items()
+                if plain_checks.get(name, {}).get("verdict") == "fail" and check["verdict"] != "fail"}
+    assert not promoted, ("row 2 got through on the real checks: unreadable errors turned fails "
+                          f"into {promoted}")
+    plain_pct, trick_pct = graded["plain"].score.percent, graded["trick"].score.percent
+    assert trick_pct <= plain_pct, (f"row 2 got through on the real checks: the trick scores "
+                                    f"{trick_pct:.0f}% ({graded['trick'].status}), the plain starter "
+                                    f"{plain_pct:.0f}%")
+    assert (graded["trick"].status, graded["trick"].exit_code) == ("graded", 0), graded["trick"].message
 
 
 # --- row 9: a dribbling health endpoint ------------------------------------------------------------
