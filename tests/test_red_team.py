@@ -52,15 +52,17 @@ APPS = ("probe_app", "victim_app", "dribble_app", "escape_app", "hog_app", "dire
 CHECKS = ("probe", "victim", "hog", "trivial")
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # every control character but the newline
 FILL_BYTES = 1 << 30
-MEMORY_BOUND_KIB = 512 * 1024  # "well under 1 GiB"; a whole tiny grading peaks near 100 MiB
+MEMORY_BOUND_KIB = 512 * 1024  # "well under 1 GiB"; a whole tiny grading peaks near 70 MiB
+MEASURE_FLOOR_KIB = 30 * 1024
 GRADING_LIMIT_S = 480
 EVIL = "redteam-evil"
 TRICK_EXERCISE = "structured-output"
 TRICK_SELECT = "structured_output"  # its five checks: the starter fails each, with an error answer
 
-# Runs one grading in a process of its own, so that its peak memory (RUSAGE_CHILDREN: the largest
-# of the grading's processes once reaped, the app's and the inner session's included) is this
-# grading's alone.
+# Runs one grading in a process of its own, so that its peak memory is this grading's alone:
+# RUSAGE_CHILDREN's ru_maxrss is the largest peak of any descendant reaped so far (Linux carries it
+# up through every parent that waits), here the inner session's and the app's; RUSAGE_SELF is the
+# caller's own, which reads nothing of the app's.
 GRADE_SCRIPT = """
 import io, json, resource, sys
 sys.path.insert(0, sys.argv[1])
@@ -69,11 +71,10 @@ spec = json.loads(sys.argv[2])
 terminal = io.StringIO()
 result = grade(spec["path"], level="calm", seed=0, out_dir=spec["out"], checks_dir=spec["checks"],
                startup_limit_s=spec["startup_limit_s"], progress=TerminalProgress(terminal))
-peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-           resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 report = {"status": result.status, "exit_code": result.exit_code, "message": result.message,
           "isolation": list(result.isolation), "terminal": terminal.getvalue() + summary(result),
-          "peak_rss_kib": peak, "percent": result.score.percent,
+          "children_peak_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+          "own_peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
           "results_path": str(result.results_path) if result.results_path else None}
 with open(spec["report"], "w") as out:
     json.dump(report, out)
@@ -375,7 +376,12 @@ def test_row3_hidden_material_stays_hidden(probe_run: ProbeRun) -> None:
 def test_row4_a_one_gib_answer_fails_the_check_in_bounded_memory(probe_run: ProbeRun) -> None:
     verdict, output = check_verdict(probe_run.checks, "test_row4_one_gib_body")
     assert verdict == "fail", f"row 4: the 1 GiB answer's check is {verdict!r}, not 'fail': {output[:300]}"
-    peak = probe_run.report["peak_rss_kib"]
+    children, own = probe_run.report["children_peak_kib"], probe_run.report["own_peak_kib"]
+    # The inner session (pytest, the fake LLM, the checks' client) alone is tens of MiB: a smaller
+    # peak means its processes were never counted, and the bound below would prove nothing.
+    assert children > MEASURE_FLOOR_KIB, (f"row 4: the grading's processes peaked at {children} KiB: "
+                                          "they were not counted, the memory bound proves nothing")
+    peak = max(children, own)
     assert peak < MEMORY_BOUND_KIB, (f"row 4 (1 GiB answer) got through: a process of the grading "
                                      f"grew to {peak // 1024} MiB (bound {MEMORY_BOUND_KIB // 1024} MiB)")
 
