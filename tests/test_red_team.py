@@ -45,7 +45,6 @@ from faultfirst.export import export_candidate
 from graders.harness import grade
 from graders.harness.context import KIT_ROOT, known_exercises
 from graders.harness.manifest import load_manifest
-from graders.harness.sandbox import interpreter_paths
 
 RED_TEAM = Path(__file__).with_name("red_team")
 APPS = ("probe_app", "victim_app", "dribble_app", "escape_app", "hog_app", "direct_reference")
@@ -54,6 +53,7 @@ CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # every control characte
 FILL_BYTES = 1 << 30
 MEMORY_BOUND_KIB = 512 * 1024  # "well under 1 GiB"; a whole tiny grading peaks near 70 MiB
 MEASURE_FLOOR_KIB = 30 * 1024
+DRIBBLE_S = 40.0  # how long dribble_app's health answer takes to send
 GRADING_LIMIT_S = 480
 EVIL = "redteam-evil"
 TRICK_EXERCISE = "structured-output"
@@ -79,6 +79,17 @@ report = {"status": result.status, "exit_code": result.exit_code, "message": res
 with open(spec["report"], "w") as out:
     json.dump(report, out)
 """
+
+
+def interpreter_paths() -> list[Path]:
+    """What an app may see besides its copy: this interpreter's folders and its libraries."""
+    import site
+    import sysconfig
+
+    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sys.executable).parent,
+             *map(Path, site.getsitepackages()),
+             *(Path(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib"))}
+    return sorted(path.resolve() for path in paths if path.exists())
 
 
 def require_root() -> None:
@@ -175,7 +186,11 @@ class UnixListener:
 
 
 def other_checkout(root: Path) -> list[str]:
-    """Another checkout of the kit, readable by everyone (as a real clone would be)."""
+    """Another checkout of the kit, readable by everyone (as a real clone would be).
+
+    It goes in the host's /tmp, not in pytest's tmp_path: that sits in a folder only root may
+    enter, which would make the attack fail whatever the sandbox does.
+    """
     (root / "solutions" / "reference").mkdir(parents=True)
     (root / "solutions" / "reference" / "SECRET.txt").write_text("the reference solution\n")
     (root / "graders" / "checks").mkdir(parents=True)
@@ -227,22 +242,30 @@ def probe_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProbeRun]:
     rendezvous.mkdir()
     markers = [f"/tmp/{tag}-marker", f"/var/tmp/{tag}-marker", f"/dev/shm/{tag}-marker"]
     listener = UnixListener(Path(f"/tmp/{tag}.sock"))
-    params = {"secret_paths": other_checkout(elsewhere / "faultfirst") + kit_secrets(),
-              "allowed_paths": [str(p) for p in interpreter_paths()], "own_file": "@self",
-              "grader_words": ["graders.session", "pytest"], "rendezvous": str(rendezvous),
-              "temp_markers": markers, "fill_dir": f"/tmp/{tag}-fill", "fill_bytes": FILL_BYTES,
-              "unix_socket": str(listener.path)}
+    params: dict[str, Any] = {
+        "secret_paths": other_checkout(elsewhere / "faultfirst") + kit_secrets(),
+        "allowed_paths": [str(p) for p in interpreter_paths()], "own_file": "@self",
+        "grader_words": ["graders.session", "pytest"], "rendezvous": str(rendezvous),
+        "temp_markers": markers, "fill_dir": f"/tmp/{tag}-fill", "fill_bytes": FILL_BYTES,
+        "unix_socket": str(listener.path)}
+    started: list[subprocess.Popen[bytes]] = []
     try:
         probe = start_grading(copy_app("probe_app", base / "probe_app"),
                               checks_dir(base / "probe_checks", "probe", params), base / "probe_out")
+        started.append(probe[0])
         victim = start_grading(copy_app("victim_app", base / "victim_app"),
                                checks_dir(base / "victim_checks", "victim", params), base / "victim_out")
+        started.append(victim[0])
         probe_report = finish_grading(*probe)
         victim_report = finish_grading(*victim)
         survived = [path for path in [*markers, params["fill_dir"]] if os.path.exists(path)]
         yield ProbeRun(probe_report, victim_report, verdicts(probe_report["results_path"]),
                        verdicts(victim_report["results_path"]), markers, survived, listener.received)
     finally:
+        for process in started:  # only when something above failed: each ends by itself otherwise
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         listener.close()
         shutil.rmtree(elsewhere, ignore_errors=True)
         shutil.rmtree(params["fill_dir"], ignore_errors=True)
@@ -374,6 +397,8 @@ def test_row3_hidden_material_stays_hidden(probe_run: ProbeRun) -> None:
 
 @pytest.mark.slow
 def test_row4_a_one_gib_answer_fails_the_check_in_bounded_memory(probe_run: ProbeRun) -> None:
+    report = probe_run.report
+    assert report["status"] == "graded", f"row 4: the grading ended {report['status']}: {report['message']}"
     verdict, output = check_verdict(probe_run.checks, "test_row4_one_gib_body")
     assert verdict == "fail", f"row 4: the 1 GiB answer's check is {verdict!r}, not 'fail': {output[:300]}"
     children, own = probe_run.report["children_peak_kib"], probe_run.report["own_peak_kib"]
@@ -473,7 +498,7 @@ def test_row2_unreadable_errors_score_no_more_on_the_real_checks(tmp_path: Path)
 
 @pytest.mark.slow
 def test_row9_a_dribbling_health_check_did_not_start(tmp_path: Path) -> None:
-    """Its body would take 20 s; the start limit is 2 s. A bounded read gives up within it."""
+    """Its body takes 40 s; the start limit is 2 s. A bounded read gives up within it."""
     require_root()
     submission = copy_app("dribble_app", tmp_path / "dribble_app")
     result = grade(submission, level="calm", out_dir=tmp_path / "out", startup_limit_s=2.0,
@@ -481,6 +506,11 @@ def test_row9_a_dribbling_health_check_did_not_start(tmp_path: Path) -> None:
     assert (result.status, result.exit_code) == ("did-not-start", 3), (
         f"row 9 (dribbling health) got through: status {result.status} (exit {result.exit_code}), "
         f"expected did-not-start (exit 3): {result.message}")
+    # Not a timing threshold but a structural one: a grader that read the whole body cannot have
+    # finished before the body did (a bounded one ends some 35 s earlier).
+    assert result.duration_s < DRIBBLE_S, (
+        f"row 9 (dribbling health) got through: the grading waited {result.duration_s:.0f} s, as long "
+        "as the app's body took: the read of the health answer is not bounded in time")
 
 
 # --- row 10: memory hogs and a fork bomb ------------------------------------------------------------

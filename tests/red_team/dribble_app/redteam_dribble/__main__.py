@@ -1,13 +1,13 @@
-"""Row 9: GET /health answers 200 at once, then sends its 40-byte body one byte every 0.5 s.
+"""Row 9: GET /health answers 200 at once, then sends its 80-byte body one byte every 0.5 s.
 
-A grader that waits for the whole body waits 20 s per poll, however short its start limit.
+A grader that waits for the whole body waits 40 s per poll, however short its start limit.
 """
 
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-BODY = b'{"ok": true}' + b" " * 28
+BODY = b'{"ok": true}' + b" " * 68
 
 
 class Handler(BaseHTTPRequestHandler):

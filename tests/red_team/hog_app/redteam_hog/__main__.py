@@ -6,8 +6,8 @@ answers say how far each got, and the red team's checks judge that.
 """
 
 import json
-import multiprocessing
 import os
+import select
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,33 +19,40 @@ FORK_CAP = 3000
 CHILD_LIFE_S = 3.0
 
 
-def hog(ready):
+def hog(report):
+    """In a child: hold HOG_BYTES, every page written (resident, not just reserved), then exit."""
     try:
-        data = b"\x01" * HOG_BYTES  # every page written: resident, not just reserved
-        ready.put(len(data))
+        data = b"\x01" * HOG_BYTES
+        os.write(report, b"1" if len(data) == HOG_BYTES else b"0")
         time.sleep(HOLD_S)
     except MemoryError:
-        ready.put(0)
+        os.write(report, b"0")
+    os._exit(0)
 
 
 def hogs():
-    ready = multiprocessing.get_context("fork").Queue()
-    children = [multiprocessing.get_context("fork").Process(target=hog, args=(ready,))
-                for _ in range(HOGS)]
-    for child in children:
-        child.start()
-    held = []
+    """Fork the hogs (plain fork and pipes: nothing that needs /dev/shm); count those that held."""
+    children, pipes = [], []
+    for _ in range(HOGS):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            hog(write_end)
+        os.close(write_end)
+        children.append(pid)
+        pipes.append(read_end)
+    held, pending = 0, list(pipes)
     deadline = time.monotonic() + 30
-    while len(held) < HOGS and time.monotonic() < deadline:
-        try:
-            held.append(ready.get(timeout=1))
-        except Exception:
-            if not any(child.is_alive() for child in children):
-                break
-    for child in children:
-        child.join(10)
-    return {"held_at_once": sum(1 for size in held if size >= HOG_BYTES),
-            "exit_codes": [child.exitcode for child in children]}
+    while pending and time.monotonic() < deadline:
+        ready, _, _ = select.select(pending, [], [], 1.0)
+        for fd in ready:
+            held += os.read(fd, 1) == b"1"  # b"" when the child died before it could say
+            pending.remove(fd)
+    for fd in pipes:
+        os.close(fd)
+    statuses = [os.waitpid(pid, 0)[1] for pid in children]
+    return {"held_at_once": held, "wait_statuses": statuses}
 
 
 def bomb():
