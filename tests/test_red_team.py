@@ -257,6 +257,7 @@ def probe_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProbeRun]:
                                checks_dir(base / "victim_checks", "victim", params), base / "victim_out")
         started.append(victim[0])
         probe_report = finish_grading(*probe)
+        (rendezvous / "attacker-done").touch()  # the victim waits no longer if the probe never came
         victim_report = finish_grading(*victim)
         survived = [path for path in [*markers, params["fill_dir"]] if os.path.exists(path)]
         yield ProbeRun(probe_report, victim_report, verdicts(probe_report["results_path"]),
