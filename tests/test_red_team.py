@@ -430,6 +430,10 @@ def test_row6_concurrent_gradings_cannot_read_each_other(probe_run: ProbeRun) ->
         probe_run.victim["message"]
     verdict, output = check_verdict(probe_run.checks, "test_row6_neighbour_grading")
     assert verdict == "pass", output[:3000]
+    identities = [re.findall(r"user ID of this grading alone \((\d+)\)", " ".join(run["isolation"]))
+                  for run in (probe_run.report, probe_run.victim)]
+    assert all(len(ids) == 1 for ids in identities), f"row 6: no per-grading user ID: {identities}"
+    assert identities[0] != identities[1], f"row 6: both gradings ran as host user ID {identities[0]}"
 
 
 @pytest.mark.slow

@@ -66,8 +66,8 @@ def test_row6_neighbour_grading(app, evidence):
             problems.append(f"read the victim's memory (/proc/{pid}/mem)")
     problems += [f"read the victim's submission copy ({path})"
                  for path, copy in copies.items() if copy["read"]]
-    if seen["uid"] == victim["uid"]:
-        problems.append(f"both gradings' apps run as uid {seen['uid']}")
+    # Whether the two run as distinct user IDs on the host is read from the gradings' reports (an
+    # app in a user namespace cannot see its host ID); here: neither is root even to itself.
     if 0 in (seen["uid"], victim["uid"]):
         problems.append("an app runs as root")
     strangers = sorted({line for line in seen["visible"].values()

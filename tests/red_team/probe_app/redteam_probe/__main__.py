@@ -157,6 +157,8 @@ def neighbours(tag, secret_file):
             "victim_copy": secret}
 
 
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
