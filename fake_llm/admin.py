@@ -76,6 +76,8 @@ def _replace_profile(state: ChaosState, body: dict[str, Any]) -> None:
         name, source, raw = read_profile_file(body["profile"])
     else:
         name, source, raw = state.profile.name, state.profile.source, state.profile.raw
+    if not isinstance(raw, dict):
+        raise ValueError("'knobs' must be an object of knob tables, like a profile file")
     settings = body.get("set") or {}
     if not isinstance(settings, dict):
         raise ValueError("'set' must be an object of dotted knob names to values")
