@@ -48,7 +48,7 @@ class ConnectionLimits:
     is closed after this many seconds; longer than the 5 s for which httpx keeps an idle
     connection, so a pooled client closes first and never reuses a connection the server is
     closing. ``head_bytes``: a request line and headers larger than this get a 431 (with h11,
-    uvicorn's own 16 KiB limit applies instead).
+    uvicorn's own limit, set to the same size, answers 400).
     """
 
     request_s: float = 10.0

@@ -53,7 +53,7 @@ def uvicorn_config(state: ChaosState, host: str, port: int, log_level: str = "wa
     return uvicorn.Config(
         create_app(state), host=host, port=port, http=_protocol_class(limits), lifespan="off",
         log_level=log_level, access_log=False, timeout_keep_alive=max(1, round(limits.idle_s)),
-        backlog=4096, timeout_graceful_shutdown=1,
+        backlog=4096, timeout_graceful_shutdown=1, h11_max_incomplete_event_size=limits.head_bytes,
     )
 
 
