@@ -110,7 +110,7 @@ def read_response(sock: socket.socket) -> bytes:
                       if line.lower().startswith(b"content-length")))
     while len(body) < length:
         body += sock.recv(65536)
-    return data
+    return head + b"\r\n\r\n" + body
 
 
 def test_a_body_of_exactly_the_limit_is_read(fake):
