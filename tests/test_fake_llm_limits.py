@@ -61,12 +61,20 @@ def nested(depth: int) -> bytes:
     (b'{"temperature": NaN}', "NaN"),
     (b'{"temperature": 1e999}', "out of range"),
     (b'"just a string"', "object"),
-    (b"", "JSON"),
+    (b'{"a": "[[[[[[[[[[\\"[[[[[[[[[["}' + b" []" * 100, "not valid JSON"),  # trailing data
 ])
 def test_malformed_bodies_get_a_400_in_the_routes_shape(fake, path, method, shape, body, needle):
-    if path.startswith("/_chaos") and body == b"":
-        pytest.skip("an empty admin body means {}")
     assert needle in error_of(send(fake, method, path, body), shape, 400)
+
+
+@pytest.mark.parametrize(("path", "shape"), [(OPENAI, "openai"), (ANTHROPIC, "anthropic")])
+def test_an_empty_body_is_not_json(fake, path, shape):
+    assert "JSON" in error_of(send(fake, "POST", path, b""), shape, 400)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(fake):
+    body = {**GOOD[OPENAI], "metadata": {"note": "[{" * 100 + "\\\"" + "]}" * 3}}
+    assert send(fake, "POST", OPENAI, json.dumps(body).encode()).status_code == 200
 
 
 def test_nesting_up_to_the_limit_is_accepted(fake):
