@@ -4,7 +4,8 @@ Not subject to chaos. Answers only loopback clients unless the server was starte
 ``--admin-open``; a server given an admin token (the graders start theirs with one) also wants it
 in every admin request's ``x-fake-llm-admin-token`` header, so an app under test that shares the
 loopback cannot script or clear faults. Errors are ``{"error": {"message": ...}}`` with status 400
-(or 403).
+(403 for a refused client, 413 for a body over the size limit), whatever the body holds. Answers
+are JSON in ASCII, so a string with a lone surrogate that a client sent in is echoed escaped.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from fake_llm.body import BodyError, ClientGone, parse_json, read_body
 from fake_llm.fate import build_rule
 from fake_llm.profiles import ProfileError, apply_settings, build_profile, read_profile_file
 
@@ -27,8 +29,15 @@ if TYPE_CHECKING:
 ADMIN_TOKEN_HEADER = "x-fake-llm-admin-token"
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON that always encodes: non-ASCII (a lone surrogate included) is escaped."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
+
+
 def _problem(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": {"message": message}}, status_code=status)
+    return AsciiJSONResponse({"error": {"message": message}}, status_code=status)
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -39,10 +48,9 @@ def _is_loopback(host: str | None) -> bool:
 
 
 async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"the body is not valid JSON: {error}") from None
+    """The body's JSON object (``{}`` for no body); BodyError when it is not one."""
+    raw = await read_body(request)
+    body = parse_json(raw) if raw else {}
     if not isinstance(body, dict):
         raise ValueError("the body must be a JSON object")
     return body
@@ -68,6 +76,8 @@ def _replace_profile(state: ChaosState, body: dict[str, Any]) -> None:
         name, source, raw = read_profile_file(body["profile"])
     else:
         name, source, raw = state.profile.name, state.profile.source, state.profile.raw
+    if not isinstance(raw, dict):
+        raise ValueError("'knobs' must be an object of knob tables, like a profile file")
     settings = body.get("set") or {}
     if not isinstance(settings, dict):
         raise ValueError("'set' must be an object of dotted knob names to values")
@@ -96,7 +106,7 @@ def admin_router(state: ChaosState) -> APIRouter:
 
     @router.get("/profile")
     async def get_profile(request: Request) -> JSONResponse:
-        return refused(request) or JSONResponse(_profile_view(state))
+        return refused(request) or AsciiJSONResponse(_profile_view(state))
 
     @router.put("/profile")
     async def put_profile(request: Request) -> JSONResponse:
@@ -106,11 +116,15 @@ def admin_router(state: ChaosState) -> APIRouter:
             _replace_profile(state, await _json_object(request))
         except (ValueError, ProfileError) as error:
             return _problem(str(error))
-        return JSONResponse(_profile_view(state))
+        except BodyError as error:
+            return _problem(error.message, error.status)
+        except ClientGone:
+            return _problem("the client went away before its body arrived")
+        return AsciiJSONResponse(_profile_view(state))
 
     @router.get("/script")
     async def get_script(request: Request) -> JSONResponse:
-        return refused(request) or JSONResponse(
+        return refused(request) or AsciiJSONResponse(
             {"rules": [rule.describe() for rule in state.fates.rules]})
 
     @router.post("/script")
@@ -132,25 +146,34 @@ def admin_router(state: ChaosState) -> APIRouter:
                     raise ValueError(f"rules[{index}].{error}") from None
         except ValueError as error:
             return _problem(str(error))
+        except BodyError as error:
+            return _problem(error.message, error.status)
+        except ClientGone:
+            return _problem("the client went away before its body arrived")
         state.fates.rules.extend(rules)
-        return JSONResponse({"rules": [rule.describe() for rule in state.fates.rules]})
+        return AsciiJSONResponse({"rules": [rule.describe() for rule in state.fates.rules]})
 
     @router.delete("/script")
     async def delete_script(request: Request) -> JSONResponse:
         if (denied := refused(request)) is not None:
             return denied
         state.fates.rules.clear()
-        return JSONResponse({"rules": []})
+        return AsciiJSONResponse({"rules": []})
 
     @router.get("/ledger")
-    async def get_ledger(request: Request, since_id: int = 0) -> JSONResponse:
-        return refused(request) or JSONResponse(state.ledger.snapshot(since_id))
+    async def get_ledger(request: Request) -> JSONResponse:
+        if (denied := refused(request)) is not None:
+            return denied
+        since_id = request.query_params.get("since_id", "0")
+        if not (since_id.isascii() and since_id.isdigit() and len(since_id) <= 18):
+            return _problem(f"since_id must be a ledger row id (a whole number), got {since_id[:40]!r}")
+        return AsciiJSONResponse(state.ledger.snapshot(int(since_id)))
 
     @router.post("/reset")
     async def reset(request: Request) -> JSONResponse:
         if (denied := refused(request)) is not None:
             return denied
         state.reset()
-        return JSONResponse({"status": "reset"})
+        return AsciiJSONResponse({"status": "reset"})
 
     return router

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fake_llm import __version__
 from fake_llm.admin import admin_router
+from fake_llm.body import BodyError, ClientGone, read_body
 from fake_llm.connection import received_at
 from fake_llm.errors import ApiError, render_error
 from fake_llm.exchange import Exchange, PlannedResponse, build_answer
@@ -28,13 +29,18 @@ from fake_llm.wire import AnthropicWire, OpenAIWire, Wire
 
 @dataclass
 class ChaosState:
-    """The server's mutable state: profile, seed, scripted rules, attempt counters, ledger."""
+    """The server's mutable state: profile, seed, scripted rules, attempt counters, ledger.
+
+    ``grading``: the server runs under a grader, so nothing tells the app which fault it met or
+    that it is graded: no ``x-fake-llm-*`` response headers, and ``/health`` says only that it is up.
+    """
 
     profile: Profile
     seed: int
     ledger_capacity: int = DEFAULT_CAPACITY
     admin_open: bool = False
     admin_token: str | None = None
+    grading: bool = False
     fates: Fates = field(init=False)
     ledger: Ledger = field(init=False)
     limiter: RateLimiter = field(default_factory=RateLimiter)
@@ -74,11 +80,15 @@ def _client(scope: MutableMapping[str, Any]) -> tuple[str, int | None]:
 async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     """Validate, decide the fate, record the arrival, and hand back the planned response."""
     arrived = received_at(request.scope)
-    raw = await request.body()
     try:
+        raw = await read_body(request)
         body, parsed = wire.parse(raw)
+    except BodyError as error:
+        return _error_response(wire.provider, ApiError(error.status, error.message))
     except ApiError as error:
         return _error_response(wire.provider, error)
+    except ClientGone:
+        return Response(status_code=400)  # nobody is left to read it
     prompt = read_prompt(parsed.text)
     model = parsed.model.name
     ctx = RequestContext(wire.provider, model, prompt, parsed.stream)
@@ -92,7 +102,7 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
         received_at=arrived, provider=wire.provider, model=model, task=prompt.task,
         paper_ids=prompt.paper_ids, fingerprint=fp, attempt=attempt, stream=parsed.stream,
         retry_count=retry_count, api_key=key[:12])
-    headers = {"x-fake-llm-attempt": str(attempt), "x-fake-llm-fingerprint": fp}
+    headers = {} if state.grading else {"x-fake-llm-attempt": str(attempt), "x-fake-llm-fingerprint": fp}
     limits = knobs.rate_limit
     on_close = None
     if limits.requests_per_minute or limits.tokens_per_minute or limits.max_in_flight:
@@ -110,7 +120,8 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
 
     row.fault = plan.fault_label
     row.delay_ms = round(plan.delay_s * 1000, 3)
-    headers["x-fake-llm-fault"] = row.fault
+    if not state.grading:
+        headers["x-fake-llm-fault"] = row.fault
     headers["x-request-id" if wire.provider == "openai" else "request-id"] = f"req_{row.id}"
     answer = build_answer(ctx, parsed, plan, rng)
     exchange = Exchange(wire, ctx, parsed, plan, row, state.ledger, answer, headers,
@@ -145,6 +156,8 @@ def create_app(state: ChaosState) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
+        if state.grading:
+            return {"status": "ok"}
         return {"status": "ok", "profile": state.profile.name, "seed": state.seed,
                 "uptime_s": round(time.monotonic() - state.ledger.started_at, 3)}
 

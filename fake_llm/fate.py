@@ -123,7 +123,7 @@ def _build_fault(spec: dict[str, Any], index: int) -> Fault:
     from fake_llm.faults import fault_kinds
 
     kind = spec.get("kind")
-    if kind not in fault_kinds():
+    if not isinstance(kind, str) or kind not in fault_kinds():
         allowed = ", ".join(fault_kinds())
         raise ValueError(f"fault[{index}].kind: unknown fault kind {kind!r}; allowed: {allowed}")
     try:

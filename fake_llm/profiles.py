@@ -238,9 +238,13 @@ def read_profile_file(name_or_path: str) -> tuple[str, str, dict[str, Any]]:
                 "(or give the path of a .toml file)"
             )
     try:
+        # Regular files only: a directory, or a device such as /dev/zero named through the admin
+        # API, must be refused, not read.
+        if not path.is_file():
+            raise ProfileError(f"{path}: no such profile file")
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"{path}: no such profile file") from None
+    except OSError as error:
+        raise ProfileError(f"{path}: cannot read the profile file: {error.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ProfileError(f"{path}: not valid TOML: {error}") from None
     return path.stem, str(path), raw

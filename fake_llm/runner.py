@@ -18,7 +18,7 @@ import uvicorn
 
 from fake_llm.admin import ADMIN_TOKEN_HEADER
 from fake_llm.app import ChaosState, create_app
-from fake_llm.connection import abortable
+from fake_llm.connection import ConnectionLimits, abortable
 from fake_llm.ledger import DEFAULT_CAPACITY
 from fake_llm.profiles import load_profile
 
@@ -35,31 +35,34 @@ class _QuietAborts(logging.Filter):
 logging.getLogger("uvicorn.error").addFilter(_QuietAborts())
 
 
-def _protocol_class() -> type[asyncio.Protocol]:
+def _protocol_class(limits: ConnectionLimits) -> type[asyncio.Protocol]:
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-        return abortable(HttpToolsProtocol)
+        return abortable(HttpToolsProtocol, limits)
     except ImportError:
         from uvicorn.protocols.http.h11_impl import H11Protocol
 
-        return abortable(H11Protocol)
+        return abortable(H11Protocol, limits)
 
 
-def uvicorn_config(state: ChaosState, host: str, port: int, log_level: str = "warning") -> uvicorn.Config:
-    """A uvicorn config serving the fake LLM with abortable connections."""
+def uvicorn_config(state: ChaosState, host: str, port: int, log_level: str = "warning",
+                   limits: ConnectionLimits | None = None) -> uvicorn.Config:
+    """A uvicorn config serving the fake LLM with abortable, time-limited connections."""
+    limits = limits or ConnectionLimits()
     return uvicorn.Config(
-        create_app(state), host=host, port=port, http=_protocol_class(), lifespan="off",
-        log_level=log_level, access_log=False, timeout_keep_alive=30, backlog=4096,
-        timeout_graceful_shutdown=1,
+        create_app(state), host=host, port=port, http=_protocol_class(limits), lifespan="off",
+        log_level=log_level, access_log=False, timeout_keep_alive=max(1, round(limits.idle_s)),
+        backlog=4096, timeout_graceful_shutdown=1, h11_max_incomplete_event_size=limits.head_bytes,
     )
 
 
 def make_state(profile: str = "calm", seed: int = 0, settings: dict[str, Any] | None = None,
                ledger_capacity: int = DEFAULT_CAPACITY, admin_open: bool = False,
-               admin_token: str | None = None) -> ChaosState:
+               admin_token: str | None = None, grading: bool = False) -> ChaosState:
     """Server state from a level name or profile path; raises ProfileError on a bad profile."""
-    return ChaosState(load_profile(profile, settings), seed, ledger_capacity, admin_open, admin_token)
+    return ChaosState(load_profile(profile, settings), seed, ledger_capacity, admin_open, admin_token,
+                      grading)
 
 
 class Admin:
@@ -125,13 +128,19 @@ class FakeLLM:
 
     With ``admin_token``, the admin API answers only requests that carry it (``fake.admin`` does):
     the graders use one so that the app under test, on the same loopback, cannot change the faults.
+    With ``grading=True`` nothing tells the app which fault it met or that it is graded: no
+    ``x-fake-llm-*`` response headers, and ``GET /health`` is ``{"status": "ok"}`` alone; the
+    ledger still records everything. ``limits`` bounds slow and idle connections
+    (:class:`fake_llm.connection.ConnectionLimits`; tests set them small).
     """
 
     def __init__(self, profile: str = "calm", seed: int = 0, settings: dict[str, Any] | None = None,
                  host: str = "127.0.0.1", ledger_capacity: int = DEFAULT_CAPACITY,
-                 admin_token: str | None = None) -> None:
-        self.state = make_state(profile, seed, settings, ledger_capacity, admin_token=admin_token)
-        self._server = uvicorn.Server(uvicorn_config(self.state, host, 0))
+                 admin_token: str | None = None, grading: bool = False,
+                 limits: ConnectionLimits | None = None) -> None:
+        self.state = make_state(profile, seed, settings, ledger_capacity, admin_token=admin_token,
+                                grading=grading)
+        self._server = uvicorn.Server(uvicorn_config(self.state, host, 0, limits=limits))
         self._thread = threading.Thread(target=self._server.run, name="fake-llm", daemon=True)
         self.host = host
         self.port = 0

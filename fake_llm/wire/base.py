@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from fake_llm.body import BodyError, parse_json
 from fake_llm.errors import ApiError
 from fake_llm.pricing import MODELS, ModelInfo, Provider
 
@@ -84,13 +84,13 @@ def text_of(content: Any, where: str, error: type[ApiError] = ApiError) -> str:
 
 
 def parse_json_body(raw: bytes, bad_json: ApiError) -> dict[str, Any]:
-    """The request's JSON object; a fresh copy of ``bad_json`` is raised when it is not one."""
+    """The request's JSON object; ``bad_json``, with the problem named, when it is not one."""
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise replace(bad_json) from None
+        body = parse_json(raw)
+    except BodyError as error:
+        raise replace(bad_json, message=f"{bad_json.message} ({error.message})") from None
     if not isinstance(body, dict):
-        raise replace(bad_json)
+        raise replace(bad_json, message=f"{bad_json.message} (the body must be a JSON object)")
     return body
 
 

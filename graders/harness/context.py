@@ -82,10 +82,11 @@ def current() -> GradingContext | None:
 def grader_fake(level: str, seed: int) -> FakeLLM:
     """The fake LLM for one grading, not started yet. Its admin API wants a random token that
     never leaves this process: the app shares the fake's loopback but cannot script, clear or read
-    its faults."""
+    its faults. It runs in grading mode: no ``x-fake-llm-*`` headers and a bare ``/health``, so
+    nothing tells the app which fault it met or that it is graded."""
     from fake_llm.runner import FakeLLM
 
-    return FakeLLM(profile=level, seed=seed, admin_token=secrets.token_urlsafe(24))
+    return FakeLLM(profile=level, seed=seed, admin_token=secrets.token_urlsafe(24), grading=True)
 
 
 def llm_env(fake: FakeServer) -> dict[str, str]:
