@@ -105,7 +105,8 @@ def kit_private_paths() -> list[Path]:
     if exercises_dir().parent == _CHECKOUT_ROOT:
         folders += [_CHECKOUT_ROOT / name for name in (".git", ".plan", "docs", "tests", "bench",
                                                        "CHANGELOG.md")]
-    folders += _installed_top_folders("faultfirst")
+    else:  # installed: everything the wheel put in site-packages, its *.dist-info included
+        folders += _installed_top_folders("faultfirst")
     resolved = (folder.resolve() for folder in folders if folder.exists())
     return list(dict.fromkeys(resolved))
 
