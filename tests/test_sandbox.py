@@ -141,8 +141,12 @@ def test_kit_folders_inside_a_bound_library_folder_are_hidden(tmp_path: Path) ->
     (library / "graders").mkdir(parents=True)
     (library / "fastapi").mkdir()
     layout = Layout(tmp_path / "s", tmp_path / "d", tmp_path / "b", write_etc(tmp_path / "etc"), (library,))
-    sandbox = plan_sandbox(layout, [library / "graders", tmp_path / "elsewhere"], 3_000_001)
-    assert sandbox.hide == (str(library / "graders"),)
+    (library / "faultfirst_data" / "solutions").mkdir(parents=True)
+    private = [library / "graders", library / "faultfirst_data" / "solutions", library / "faultfirst_data",
+               tmp_path / "elsewhere"]
+    sandbox = plan_sandbox(layout, private, 3_000_001)
+    # only the outermost: an empty folder cannot hold another folder to cover
+    assert sandbox.hide == (str(library / "faultfirst_data"), str(library / "graders"))
     assert sandbox.inside(tmp_path / "s" / "pkg") == f"{APP_DIR}/pkg"
     assert sandbox.inside(library / "fastapi") == str(library / "fastapi")
 

@@ -212,7 +212,7 @@ def plan_sandbox(layout: Layout, private: Iterable[Path], uid: int | None,
     sandbox = Sandbox(mode="bwrap", uid=uid, gid=uid, binds=tuple(binds),
                       cgroup_join=tuple(cgroup_join))
     seen = [Path(b.host) for b in binds] + [Path(d) for d in _SYSTEM_DIRS if os.path.isdir(d)]
-    hide = sorted({sandbox.inside(p) for p in private
+    hide = sorted({sandbox.inside(p) for p in _outermost(private)
                    if any(p.is_relative_to(root) for root in seen)})
     if shutil.which("bwrap") is None:
         return _mounts(sandbox, private, "bubblewrap (the `bwrap` command) is not installed")
