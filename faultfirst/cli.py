@@ -45,7 +45,7 @@ def run_grade(args: argparse.Namespace) -> int:
     """Grade a submission; exit 0 when grading ran, whatever the score (see GradeResult.exit_code)."""
     from graders.harness import TerminalProgress, grade, summary
     from graders.harness.errors import EXIT_CODES
-    from graders.harness.terminal import clean
+    from graders.harness.report.terminal import clean
 
     if not Path(args.path).is_dir():
         # Refused before anything is written: no report folder for a path that is not there.

@@ -168,9 +168,10 @@ def _manifest_exercises(repo: Path) -> tuple[str, ...] | None:
 def run_autograder(root: Path) -> int:
     """Grade ``root/submission`` with the bundle's config; write ``root/results/results.json``."""
     from graders.harness import grade, summary
-    from graders.harness.results import results_document
-    from graders.harness.run import DEFAULT_LEVEL, GradeResult, grader_hash, kit_version
-    from graders.harness.scoring import score_records
+    from graders.harness.outer.run import DEFAULT_LEVEL, grader_hash, kit_version
+    from graders.harness.report.result import GradeResult
+    from graders.harness.report.results import results_document
+    from graders.harness.report.scoring import score_records
 
     config = BundleConfig.load(root / "source" / CONFIG)
     results = root / "results"

@@ -16,7 +16,7 @@ Every outcome is one of four verdicts:
 :func:`soak_requests` makes a deterministic mix of requests from a seed; :func:`run_soak` sends
 them, a few at a time, and classifies each response with :func:`classify`. Nothing here imports
 the candidate's code; the ground truth is the fake LLM's corpus. The answers are read with the
-checks' client (:mod:`graders.harness.client`): within size caps and total deadlines, decoded
+checks' client (:mod:`graders.harness.inner.client`): within size caps and total deadlines, decoded
 safely, so whatever the app sends is an outcome, never an exception of the grader's.
 """
 
@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fake_llm.corpus import CORPUS_SIZE, get_paper
-from graders.harness.client import AppClient
 from graders.harness.errors import AppFailure
+from graders.harness.inner.client import AppClient
 
 CORRECT, HONEST, WRONG, SERVER = "correct", "honest_error", "silently_wrong", "server_error"
 VERDICTS = (CORRECT, HONEST, WRONG, SERVER)

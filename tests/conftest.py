@@ -29,7 +29,7 @@ def _clean_fake(request: pytest.FixtureRequest) -> None:
 def _results_fit_the_gradescope_specification() -> Iterator[None]:
     """Every results.json a test writes in this process is checked against the specification's
     schema (tests/gradescope_schema.py) as it is written: a misfit fails the test that graded."""
-    from graders.harness import reports
+    from graders.harness.report import html as reports
     from tests.gradescope_schema import schema_violations
 
     write = reports.results_document

@@ -1,6 +1,6 @@
 """A JSON Schema of Gradescope's ``results.json``, written from the autograder specification
 (https://gradescope-autograders.readthedocs.io/en/latest/specs/, "Output format"), and the helper
-every test that reads a grading's results uses. Kept apart from ``graders/harness/results.py`` on
+every test that reads a grading's results uses. Kept apart from ``graders/harness/report/results.py`` on
 purpose: the kit's writer is checked against the specification, not against itself.
 
 Beyond the specification the kit also requires that a test's tags do not repeat.

@@ -14,7 +14,7 @@ import pytest
 from fake_llm.body import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from fake_llm.connection import ConnectionLimits
 from fake_llm.runner import FakeLLM
-from graders.harness.context import grader_fake
+from graders.harness.inner.context import grader_fake
 
 FAST = {"latency.median_ms": 0, "stream.chunk_interval_ms": 0}
 OPENAI = "/v1/chat/completions"

@@ -1,4 +1,4 @@
-"""graders.harness.client: whatever the app sends is read within caps and a total deadline, decoded
+"""graders.harness.inner.client: whatever the app sends is read within caps and a total deadline, decoded
 safely, and a wrong shape in it is the app's failure (against a small loopback HTTP server)."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from graders.harness import client as client_module
-from graders.harness.app_process import AppProcess, LaunchSpec
-from graders.harness.client import AppClient, AppObject, decode_json, split_lines
 from graders.harness.errors import AppDataError, AppFailure, AppStartError, AppUnreadable
+from graders.harness.inner import client as client_module
+from graders.harness.inner.app_process import AppProcess, LaunchSpec
+from graders.harness.inner.client import AppClient, AppObject, decode_json, split_lines
 
 MIB = 1024 * 1024
 

@@ -22,12 +22,12 @@ from graders.harness.errors import (
     SandboxError,
     verdict_of,
 )
-from graders.harness.records import CheckRecord
-from graders.harness.reports import render_html
-from graders.harness.results import results_document
-from graders.harness.run import GradeResult
-from graders.harness.scoring import score_records, status_for
-from graders.harness.terminal import TerminalProgress, clean, progress_line, summary
+from graders.harness.report.html import render_html
+from graders.harness.report.records import CheckRecord
+from graders.harness.report.result import GradeResult
+from graders.harness.report.results import results_document
+from graders.harness.report.scoring import score_records, status_for
+from graders.harness.report.terminal import TerminalProgress, clean, progress_line, summary
 
 HOSTILE = "\x1b[2J\x1b[H\x1b]0;owned\x07score 45/45 (100%)\rfake\x9b31m\u202eevil\x00"
 

@@ -17,17 +17,17 @@ import pytest
 
 from faultfirst.cli import main as cli_main
 from graders.harness import grade
-from graders.harness.app_process import OutputTail
-from graders.harness.client import SseParser
-from graders.harness.context import KIT_ROOT, known_exercises
-from graders.harness.manifest import ManifestError, load_manifest
-from graders.harness.records import CheckRecord
-from graders.harness.reports import render_html
-from graders.harness.results import gradescope_problems, results_document
-from graders.harness.run import GradeResult
-from graders.harness.scoring import score_records
-from graders.harness.submission import copy_submission
-from graders.harness.timeline import lay_out, timeline_svg
+from graders.harness.inner.app_process import OutputTail
+from graders.harness.inner.client import SseParser
+from graders.harness.inner.context import KIT_ROOT, known_exercises
+from graders.harness.outer.manifest import ManifestError, load_manifest
+from graders.harness.outer.submission import copy_submission
+from graders.harness.report.html import render_html
+from graders.harness.report.records import CheckRecord
+from graders.harness.report.result import GradeResult
+from graders.harness.report.results import gradescope_problems, results_document
+from graders.harness.report.scoring import score_records
+from graders.harness.report.timeline import lay_out, timeline_svg
 
 SECRET = "FAULTFIRST_TEST_GRADER_SECRET"
 

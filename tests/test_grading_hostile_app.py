@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from graders.harness import grade
-from graders.harness.context import KIT_ROOT
-from graders.harness.records import CheckRecord
-from graders.harness.run import GradeResult
-from graders.harness.scoring import status_for
+from graders.harness.inner.context import KIT_ROOT
+from graders.harness.report.records import CheckRecord
+from graders.harness.report.result import GradeResult
+from graders.harness.report.scoring import status_for
 
 HOSTILE_APP = r'''
 import json, sys

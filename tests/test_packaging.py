@@ -79,7 +79,7 @@ def test_the_packed_wheel_carries_the_data_the_templates_and_a_true_record(tmp_p
     for path in ("exercises/retries/notes.md", "solutions/flawed/no-jitter/flaw.patch",
                  "candidate_template/README.md.j2", "candidate_template/litreview/app.py"):
         assert f"faultfirst_data/{path}" in names
-    assert {"graders/checks/pytest.ini", "graders/harness/templates/report.html.j2",
+    assert {"graders/checks/pytest.ini", "graders/harness/report/templates/report.html.j2",
             "faultfirst/cli.py", "fake_llm/profiles/calm.toml", f"{info}/entry_points.txt"} <= names
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
     assert "Requires-Dist: fastapi>=0.110" in metadata and "Requires-Dist: ruff" not in metadata

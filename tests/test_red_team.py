@@ -43,8 +43,8 @@ import pytest
 from faultfirst.cli import main as cli_main
 from faultfirst.export import export_candidate
 from graders.harness import grade
-from graders.harness.context import KIT_ROOT, known_exercises
-from graders.harness.manifest import load_manifest
+from graders.harness.inner.context import KIT_ROOT, known_exercises
+from graders.harness.outer.manifest import load_manifest
 
 RED_TEAM = Path(__file__).with_name("red_team")
 APPS = ("probe_app", "victim_app", "dribble_app", "escape_app", "hog_app", "direct_reference")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graders.harness.records import CheckRecord
-from graders.harness.results import results_document
-from graders.harness.run import GradeResult
-from graders.harness.scoring import score_records
+from graders.harness.report.records import CheckRecord
+from graders.harness.report.result import GradeResult
+from graders.harness.report.results import results_document
+from graders.harness.report.scoring import score_records
 from tests.gradescope_schema import schema_violations
 
 

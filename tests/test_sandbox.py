@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from faultfirst_data import kit_private_paths
-from graders.harness.cgroups import GradingCgroup, GradingLimits
-from graders.harness.context import KIT_ROOT
-from graders.harness.sandbox import (
+from graders.harness.inner.context import KIT_ROOT
+from graders.harness.sandbox.cgroups import GradingCgroup, GradingLimits
+from graders.harness.sandbox.plan import (
     APP_DIR,
     Layout,
     Sandbox,
@@ -195,7 +195,7 @@ def test_without_bubblewrap_the_report_says_what_is_not_isolated(
                     tuple(interpreter_paths()))
     for folder in (layout.submission, layout.deps, layout.bin):
         folder.mkdir()
-    monkeypatch.setattr("graders.harness.sandbox.shutil.which", lambda name: None)
+    monkeypatch.setattr("graders.harness.sandbox.plan.shutil.which", lambda name: None)
     lease = UidLease()
     try:
         os.chown(layout.submission, lease.uid, lease.uid)

@@ -22,9 +22,9 @@ import pytest
 
 from faultfirst.calibrate import prepare_solution
 from faultfirst.solutions import SOLUTIONS_DIR, solution_names
-from graders.harness.context import known_exercises
-from graders.harness.records import LEVELS
-from graders.harness.run import GradeResult, grade
+from graders.harness import GradeResult, grade
+from graders.harness.inner.context import known_exercises
+from graders.harness.report.records import LEVELS
 
 pytestmark = pytest.mark.slow
 

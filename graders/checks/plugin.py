@@ -3,7 +3,7 @@
 A check is a test function declared with :func:`check`. The plugin runs only the checks that
 count (their exercise is in the submission's manifest, or is ``soak``; the level is one of their
 ``levels``), gives each a fresh fake LLM ledger and, when asked, a fresh app, stops it after
-``time_limit_s``, and turns its outcome into a :class:`~graders.harness.records.CheckRecord`:
+``time_limit_s``, and turns its outcome into a :class:`~graders.harness.report.records.CheckRecord`:
 
 - ``pass``: the check returned;
 - ``fail``: an AssertionError (its message is the "why"), or a candidate fault
@@ -33,12 +33,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from graders.harness import context as ctx_module
-from graders.harness.client import AppClient
-from graders.harness.context import EXERCISES_DIR, GradingContext
 from graders.harness.errors import CheckTimeout, GradingError, verdict_of
-from graders.harness.evidence import Evidence
-from graders.harness.records import LEVELS, SOAK, TAGS, CheckRecord
+from graders.harness.inner import context as ctx_module
+from graders.harness.inner.client import AppClient
+from graders.harness.inner.context import EXERCISES_DIR, GradingContext
+from graders.harness.inner.evidence import Evidence
+from graders.harness.report.records import LEVELS, SOAK, TAGS, CheckRecord
 
 __all__ = ["AppClient", "CheckSpec", "CheckTimeout", "check"]
 

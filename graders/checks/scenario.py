@@ -8,7 +8,7 @@ injects and on the app, not on the weather. (The weather is the soak check's bus
 The ledger is the judge of attempts and timings: one row per HTTP request the app made (SDK
 retries included), with arrival and finish times on the fake LLM's own monotonic clock.
 
-The app's answers are untrusted data (see :mod:`graders.harness.client`): the helpers here read
+The app's answers are untrusted data (see :mod:`graders.harness.inner.client`): the helpers here read
 them with ``isinstance`` guards and ``.get``, never assume a type, and turn text into numbers only
 within bounds (:func:`marker_numbers`), so whatever the app sends fails the check with a reason
 and never raises from the grader's own code.
@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 
 from fake_llm.corpus import get_paper
 from fake_llm.model import cited_answer
-from graders.harness.client import AppResponse, SseStream
 from graders.harness.errors import AppFailure
+from graders.harness.inner.client import AppResponse, SseStream
 
 T = TypeVar("T")
 R = TypeVar("R", AppResponse, SseStream)

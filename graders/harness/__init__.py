@@ -7,14 +7,23 @@ Public API (used by ``faultfirst grade``, ``calibrate`` and ``demo``)::
                    progress=TerminalProgress())
     result.score.score, result.score.max_score, result.status, result.exit_code
 
-Modules: ``run`` (the outer process), ``inner`` (runs the inner session), ``session`` (the inner
-session itself), ``manifest``, ``submission`` (copy, hash, dependencies), ``sandbox`` and
-``jail`` (confinement), ``netns`` (loopback-only network), ``app_process`` (the app as a
-subprocess), ``client`` (the checks' HTTP client), ``evidence``, ``records``, ``scoring``,
-``results`` (Gradescope JSON), ``timeline`` (SVG), ``reports`` (HTML), ``terminal``.
+A pipeline, read one way (each folder's ``__init__`` says what its modules do):
+
+- ``outer/``: in the grader's process: copy the submission, read its manifest, install what it
+  adds, plan the sandbox, launch the inner session, score and report (``run.grade``);
+- ``sandbox/``: what confines the app: bubblewrap's allow-list root and the grading's own user ID
+  (``plan``), the root steps before the app (``jail``), the loopback-only network (``netns``), the
+  limits on the whole grading (``cgroups``);
+- ``inner/``: in the inner session: the fake LLM and pytest (``session``), the app as a
+  subprocess (``app_process``), the checks' client (``client``), evidence and shared context;
+- ``report/``: records across the process boundary, scoring, the result, ``results.json``, the
+  HTML report with its timelines, the terminal.
+
+``errors`` holds every exception of the graders, the tree in its docstring.
 """
 
-from graders.harness.run import GradeResult, grade
-from graders.harness.terminal import TerminalProgress, summary
+from graders.harness.outer.run import grade
+from graders.harness.report.result import GradeResult
+from graders.harness.report.terminal import TerminalProgress, summary
 
 __all__ = ["GradeResult", "TerminalProgress", "grade", "summary"]

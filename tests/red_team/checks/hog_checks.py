@@ -4,7 +4,7 @@ Copied by tests/test_red_team.py as ``test_hog.py``. An app killed by a limit co
 """
 
 from graders.checks.plugin import check
-from graders.harness.client import AppFailure
+from graders.harness.inner.client import AppFailure
 
 
 @check(exercise="retries", tag="correctness", points=1, time_limit_s=90)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from graders.checks.plugin import check
-from graders.harness import context
+from graders.harness.inner import context
 
 PARAMS = json.loads(Path(__file__).with_name("params.json").read_text())
 WAIT_S = 150.0

@@ -13,7 +13,7 @@ happens in a forked copy of the multi-threaded grader. In order, it:
    back), then covers each path in ``hide`` with an empty read-only tmpfs;
 4. when ``uid`` is set: drops to ``uid``/``gid`` with no supplementary groups;
 5. changes to ``cwd`` and execs ``argv`` with exactly ``env`` (in the ``bwrap`` mode of
-   :mod:`graders.harness.sandbox`, ``argv`` is bubblewrap's, which then runs the app unprivileged
+   :mod:`graders.harness.sandbox.plan`, ``argv`` is bubblewrap's, which then runs the app unprivileged
    in its allow-list root: the mount namespace here only lets that unprivileged user reach the
    folders it binds).
 

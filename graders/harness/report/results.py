@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import importlib
 import tomllib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from faultfirst_data import exercises_dir
-from graders.harness.records import SOAK
-from graders.harness.scoring import INCOMPLETE, ScoredCheck, Tally, incomplete_message
-
-if TYPE_CHECKING:
-    from graders.harness.run import GradeResult
+from graders.harness.report.records import SOAK
+from graders.harness.report.result import GradeResult
+from graders.harness.report.scoring import INCOMPLETE, ScoredCheck, Tally, incomplete_message
 
 VISIBILITY = "after_published"  # the interviewer's results; never shown to the candidate early
 _VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")

@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import markupsafe
 
-from graders.harness.results import results_document
-from graders.harness.scoring import ScoredCheck, incomplete_message
-from graders.harness.timeline import CATEGORIES, timeline_svg
-
-if TYPE_CHECKING:
-    from graders.harness.run import GradeResult
+from graders.harness.report.result import GradeResult
+from graders.harness.report.results import results_document
+from graders.harness.report.scoring import ScoredCheck, incomplete_message
+from graders.harness.report.timeline import CATEGORIES, timeline_svg
 
 VERDICT_MARKS = {"pass": "✓", "fail": "✗", "grader-error": "!", "not-run": "–"}
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("graders.harness", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("graders.harness.report", "templates"),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["points"] = lambda value: f"{value:g}"

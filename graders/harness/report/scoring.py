@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from graders.harness.records import SOAK, CheckRecord
+from graders.harness.report.records import SOAK, CheckRecord
 
 
 @dataclass(frozen=True, slots=True)

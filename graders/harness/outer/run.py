@@ -1,7 +1,7 @@
 """One grading run, from a submission folder to a :class:`GradeResult` (the outer process).
 
 :func:`grade` copies the submission, reads its manifest, installs what it adds, plans the
-sandbox, runs the inner session (:mod:`graders.harness.session`) in a loopback-only network
+sandbox, runs the inner session (:mod:`graders.harness.inner.session`) in a loopback-only network
 namespace, scores the records and writes ``results.json`` and ``report.html``. It never raises for
 anything the submission does: a broken manifest, an app that does not start or a harness failure
 all come back as a result with a status and an exit code.
@@ -15,19 +15,23 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from faultfirst_data import kit_private_paths
-from graders.harness.cgroups import GradingCgroup, GradingLimits
-from graders.harness.context import KIT_ROOT, known_exercises
-from graders.harness.errors import EXIT_CODES, DependencyError, ManifestError
-from graders.harness.inner import SessionOutcome, run_inner_session
-from graders.harness.manifest import Manifest, load_manifest
-from graders.harness.netns import isolation_prefix
-from graders.harness.records import LEVELS, CheckRecord, SessionConfig
-from graders.harness.sandbox import (
+from graders.harness.errors import DependencyError, ManifestError
+from graders.harness.inner.context import KIT_ROOT, known_exercises
+from graders.harness.outer.launch import SessionOutcome, run_inner_session
+from graders.harness.outer.manifest import Manifest, load_manifest
+from graders.harness.outer.submission import copy_submission, install_missing, tree_hash
+from graders.harness.report.html import write_reports
+from graders.harness.report.records import LEVELS, CheckRecord, SessionConfig
+from graders.harness.report.result import GradeResult
+from graders.harness.report.scoring import incomplete_message, score_records, status_for
+from graders.harness.sandbox.cgroups import GradingCgroup, GradingLimits
+from graders.harness.sandbox.netns import isolation_prefix
+from graders.harness.sandbox.plan import (
     HOME_DIR,
     Layout,
     Sandbox,
@@ -38,46 +42,10 @@ from graders.harness.sandbox import (
     scrubbed_env,
     write_etc,
 )
-from graders.harness.scoring import Score, incomplete_message, score_records, status_for
-from graders.harness.submission import copy_submission, install_missing, tree_hash
 
 DEFAULT_LEVEL = "realistic"
 STARTUP_LIMIT_S = 30.0
 Progress = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True, slots=True)
-class GradeResult:
-    """The outcome of one grading run.
-
-    ``status`` is ``graded`` (the checks ran, whatever the score), ``invalid-submission`` (no
-    usable manifest or dependencies), ``did-not-start`` (the app never became healthy: the
-    candidate's failure, scored 0) or ``harness-error`` (the kit failed: not the candidate's
-    fault). ``exit_code`` is what ``faultfirst grade`` exits with. ``results_path`` and
-    ``report_path`` are set once the reports are written.
-    """
-
-    status: str
-    message: str
-    score: Score
-    level: str
-    seed: int
-    submission: str
-    exercises: tuple[str, ...] = ()
-    submission_hash: str = ""
-    grader_hash: str = ""
-    kit_version: str = ""
-    isolation: tuple[str, ...] = ()
-    app_log_tail: str = ""
-    duration_s: float = 0.0
-    out_dir: Path | None = None
-    results_path: Path | None = None
-    report_path: Path | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.status]
 
 
 def kit_version() -> str:
@@ -95,7 +63,7 @@ def kit_version() -> str:
 
 def grader_hash() -> str:
     """sha256 of the graders' sources (code, templates, pytest config)."""
-    return tree_hash(Path(__file__).resolve().parents[1], (".py", ".ini", ".j2", ".html", ".css"))[0]
+    return tree_hash(Path(__file__).resolve().parents[2], (".py", ".ini", ".j2", ".html", ".css"))[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,12 +208,10 @@ def grade(path: Path | str, level: str | None = None, seed: int = 0,
 
     ``level`` defaults to the manifest's, else ``realistic``; ``select`` is a pytest ``-k``
     expression (for calibration and debugging: a partial run). ``progress`` receives each event
-    of the inner session as it happens (see graders.harness.session). ``checks_dir`` replaces
+    of the inner session as it happens (see graders.harness.inner.session). ``checks_dir`` replaces
     ``graders/checks`` (the kit's own tests use it; it must hold a conftest using the plugin).
     ``startup_limit_s`` bounds each wait for the app's health check.
     """
-    from graders.harness.reports import write_reports
-
     if level is not None and level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; allowed: {', '.join(LEVELS)}")
     started = time.monotonic()

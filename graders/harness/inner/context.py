@@ -1,6 +1,6 @@
 """The grading session's shared state, handed from the session runner to the pytest plugin.
 
-The inner session (:mod:`graders.harness.session`) builds a :class:`GradingContext` and
+The inner session (:mod:`graders.harness.inner.session`) builds a :class:`GradingContext` and
 :func:`install`\\ s it before running pytest; the plugin reads it with :func:`current`. When the
 checks are run with plain ``pytest graders/checks --ff-submission DIR`` (developing checks), the
 plugin builds one itself with :func:`dev_context`.
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from faultfirst_data import exercises_dir, package_folder
-from graders.harness.app_process import AppManager, LaunchSpec
-from graders.harness.manifest import load_manifest
-from graders.harness.sandbox import scrubbed_env
+from graders.harness.inner.app_process import AppManager, LaunchSpec
+from graders.harness.outer.manifest import load_manifest
+from graders.harness.sandbox.plan import scrubbed_env
 
 if TYPE_CHECKING:
     from fake_llm.runner import FakeLLM

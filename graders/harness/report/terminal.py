@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
-from graders.harness.records import CheckRecord
-from graders.harness.scoring import INCOMPLETE, incomplete_message
-
-if TYPE_CHECKING:
-    from graders.harness.run import GradeResult
+from graders.harness.report.records import CheckRecord
+from graders.harness.report.result import GradeResult
+from graders.harness.report.scoring import INCOMPLETE, incomplete_message
 
 MARKS = {"pass": "✓", "fail": "✗", "grader-error": "!"}
 # ANSI escape sequences (CSI ... final byte, OSC ... BEL/ST, and two-byte ESC forms), then any

@@ -1,6 +1,6 @@
 """Running the inner session from the outer process, and reading its events as they come.
 
-The inner session (:mod:`graders.harness.session`) runs as a child in its own network (and PID)
+The inner session (:mod:`graders.harness.inner.session`) runs as a child in its own network (and PID)
 namespace, writes its pytest output to ``session.log`` in the private folder and reports through
 a pipe. This module enforces the session's overall time limit, which grows once the session
 says how many checks it will run.
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graders.harness.context import KIT_ROOT
-from graders.harness.records import CheckRecord, SessionConfig
+from graders.harness.inner.context import KIT_ROOT
+from graders.harness.report.records import CheckRecord, SessionConfig
 
 SESSION_START_LIMIT_S = 120.0  # fake LLM + the app's first start + collecting the checks
 SESSION_MARGIN_S = 60.0

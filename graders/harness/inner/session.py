@@ -1,6 +1,6 @@
 """The inner grading session: ``python -m graders.session --config FILE --events-fd N``.
 
-Runs inside the network namespace the outer process made (see :mod:`graders.harness.netns`):
+Runs inside the network namespace the outer process made (see :mod:`graders.harness.sandbox.netns`):
 brings loopback up, starts the seeded fake LLM in-process, starts the app once to prove it can
 start, then runs pytest on ``graders/checks`` with the plugin. It talks to the outer process only
 through JSON-line events on ``--events-fd``:
@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 
 from faultfirst_data import package_folder
-from graders.harness import context as ctx_module
-from graders.harness.app_process import AppManager, AppStartError, LaunchSpec
-from graders.harness.context import EventSink, GradingContext, fd_sink, grader_fake, llm_env
-from graders.harness.netns import bring_loopback_up
-from graders.harness.records import SessionConfig
-from graders.harness.sandbox import Sandbox
+from graders.harness.inner import context as ctx_module
+from graders.harness.inner.app_process import AppManager, AppStartError, LaunchSpec
+from graders.harness.inner.context import EventSink, GradingContext, fd_sink, grader_fake, llm_env
+from graders.harness.report.records import SessionConfig
+from graders.harness.sandbox.netns import bring_loopback_up
+from graders.harness.sandbox.plan import Sandbox
 
 CHECKS_DIR = package_folder("graders") / "checks"
 EXIT_OK, EXIT_APP_DID_NOT_START, EXIT_HARNESS = 0, 3, 4

@@ -22,8 +22,8 @@ Modes, strongest first:
 ``none``
     the grader is not root: the app runs as the grader's own user.
 
-The network is isolated one level up, for the whole inner session (:mod:`graders.harness.netns`);
-limits on the whole grading come from a control group (:mod:`graders.harness.cgroups`) that the
+The network is isolated one level up, for the whole inner session (:mod:`graders.harness.sandbox.netns`);
+limits on the whole grading come from a control group (:mod:`graders.harness.sandbox.cgroups`) that the
 jail joins before anything of the submission runs.
 """
 
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from graders.harness.jail import JAIL_FAILED
+from graders.harness.sandbox.jail import JAIL_FAILED
 
 JAIL = Path(__file__).with_name("jail.py")
 GIB, MIB = 1 << 30, 1 << 20

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from graders.harness.errors import ManifestError
-from graders.harness.records import LEVELS
+from graders.harness.report.records import LEVELS
 
 __all__ = ["KNOWN_KEYS", "MANIFEST_NAME", "Manifest", "ManifestError", "load_manifest"]
 

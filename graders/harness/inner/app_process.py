@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from graders.harness.client import AppClient
 from graders.harness.errors import AppFailure
 from graders.harness.errors import AppStartError as AppStartError  # re-exported
 from graders.harness.errors import SandboxError as SandboxError  # re-exported
-from graders.harness.jail import EXEC_FAILED, JAIL_FAILED
-from graders.harness.sandbox import Sandbox
+from graders.harness.inner.client import AppClient
+from graders.harness.sandbox.jail import EXEC_FAILED, JAIL_FAILED
+from graders.harness.sandbox.plan import Sandbox
 
 TAIL_BYTES = 32 * 1024
 STOP_GRACE_S = 3.0

@@ -72,7 +72,7 @@ class SessionConfig:
     ``argv_template`` is the manifest's command (``{port}`` still in place); ``cwd`` the
     submission copy on the host; ``env`` the app's whole environment (without the LLM settings,
     which the session adds once its fake LLM is up); ``sandbox`` a
-    :meth:`graders.harness.sandbox.Sandbox.to_json`; ``loopback_up`` whether the session must set
+    :meth:`graders.harness.sandbox.plan.Sandbox.to_json`; ``loopback_up`` whether the session must set
     ``lo`` up (it runs in a fresh network namespace); ``select`` a pytest ``-k`` expression;
     ``checks_dir`` replaces the kit's checks.
     """
