@@ -1,0 +1,100 @@
+"""Proofs that flaws the hidden checks miss are real flaws (each names the flawed solution).
+
+Not a candidate test: the kit copies this file into a materialized solution and runs it there
+(``tests/test_flaw_proofs.py``). The reference passes every test; ``flawed/<name>`` fails exactly
+the tests named ``test_<name>`` (dashes as underscores), and passes the others. The tests use the
+reference's own mock upstream (``tests/upstream.py``) and unit seams, so they run in a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from upstream import Upstream, openai_frames, openai_ok, status
+
+from litreview.clock import ManualClock
+from litreview.errors import LLMError, LLMInvalidOutput
+from litreview.generation import generate, whole_text
+from litreview.llm.breaker import CircuitBreaker
+from litreview.llm.gateway import Gateway
+from litreview.llm.http import SSEMessage
+from litreview.llm.openai import _ChunkReader
+from litreview.llm.types import ChatMessage, Completion, Usage
+from litreview.schemas import PaperRequest
+from litreview.structured import parse_extraction
+
+MESSAGES: list[ChatMessage] = [{"role": "user", "content": "Summarise P0042."}]
+
+
+def complete(gateway: Gateway) -> Completion:
+    async def run() -> Completion:
+        return await gateway.complete(MESSAGES, gateway.new_context(4.0), fallback=False)
+
+    return asyncio.run(run())
+
+
+def test_retries_all_5xx() -> None:
+    upstream = Upstream(openai=[status(501)])
+    with pytest.raises(LLMError):
+        complete(upstream.gateway())
+    assert upstream.calls("openai") == 1  # 501 is not in the brief's list: never retried
+
+
+def test_ignores_retry_after_ms() -> None:
+    upstream = Upstream(openai=[status(429, **{"retry-after-ms": "700"}), openai_ok()])
+    clock = ManualClock()
+    complete(upstream.gateway(clock=clock))
+    assert clock.sleeps and clock.sleeps[0] >= 0.7
+
+
+def test_retry_after_only_429() -> None:
+    upstream = Upstream(openai=[status(503, **{"retry-after": "0.7"}), openai_ok()])
+    clock = ManualClock()
+    complete(upstream.gateway(clock=clock))
+    assert clock.sleeps and clock.sleeps[0] >= 0.7
+
+
+@pytest.mark.parametrize("budget", ["500", 500.0, True])
+def test_lax_token_budget(budget: Any) -> None:
+    with pytest.raises(ValidationError):
+        PaperRequest.model_validate({"paper_id": "P0042", "token_budget": budget})
+
+
+def test_effect_direction_synonyms() -> None:
+    text = ('{"paper_id": "P0042", "population": "a", "intervention": "b", "outcome": "c", '
+            '"sample_size": 12, "effect_direction": "positive"}')
+    with pytest.raises(LLMInvalidOutput):
+        parse_extraction(Completion(text, "openai", "m", Usage(), "stop"), "P0042")
+
+
+def test_breaker_many_probes() -> None:
+    clock = ManualClock()
+    breaker = CircuitBreaker(clock, failure_threshold=1, cooldown_s=2.0)
+    breaker.record_failure()
+    clock.advance(2.5)
+    assert breaker.allows_call() and breaker.call_started()  # the probe
+    assert not breaker.allows_call()  # everyone else still sees it open
+
+
+def test_stream_stop_without_done() -> None:
+    reader = _ChunkReader("openai")
+    for frame in openai_frames(done=False):  # the stop chunk and usage, then no [DONE]
+        reader.feed(SSEMessage(None, frame.removeprefix("data: ").strip()))
+    with pytest.raises(LLMError):
+        reader.end()
+
+
+def test_reask_spends_retry_budget() -> None:
+    upstream = Upstream(openai=[openai_ok(finish="length"), openai_ok()])
+    gateway = upstream.gateway()
+    gateway.retry_budget.tokens = 0.0  # an outage drained the bucket
+
+    async def run() -> str:
+        text, _ = await generate(gateway, MESSAGES, gateway.new_context(4.0), whole_text,
+                                 fallback=False)
+        return text
+
+    assert asyncio.run(run()) == "A fine answer."
