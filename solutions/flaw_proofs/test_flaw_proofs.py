@@ -9,6 +9,7 @@ reference's own mock upstream (``tests/upstream.py``) and unit seams, so they ru
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import pytest
@@ -16,13 +17,14 @@ from pydantic import ValidationError
 from upstream import Upstream, openai_frames, openai_ok, status
 
 from litreview.clock import ManualClock
-from litreview.errors import LLMError, LLMInvalidOutput
+from litreview.errors import AttemptError, LLMError, LLMInvalidOutput, LLMTimeout
 from litreview.generation import generate, whole_text
 from litreview.llm.breaker import CircuitBreaker
 from litreview.llm.gateway import Gateway
 from litreview.llm.http import SSEMessage
 from litreview.llm.openai import _ChunkReader
 from litreview.llm.types import ChatMessage, Completion, Usage
+from litreview.policy import Policy
 from litreview.schemas import PaperRequest
 from litreview.structured import parse_extraction
 
@@ -98,3 +100,32 @@ def test_reask_spends_retry_budget() -> None:
         return text
 
     assert asyncio.run(run()) == "A fine answer."
+
+
+class _TimingOut:
+    """A primary whose every call times out after exactly the timeout it was given (on a manual
+    clock), so the clock shows when the app would have answered."""
+
+    name = "openai"
+    model = "sim-gpt-large"
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+
+    async def complete(self, messages: list[ChatMessage], timeout_s: float) -> Completion:
+        self.clock.advance(timeout_s)
+        raise AttemptError(f"no answer within {timeout_s} s", provider=self.name, kind="timeout",
+                           transient=True)
+
+    def stream(self, messages: list[ChatMessage]) -> Any:
+        raise NotImplementedError
+
+
+def test_attempt_timeout_not_capped() -> None:
+    clock = ManualClock()
+    policy = Policy()
+    gateway = Gateway(_TimingOut(clock), None, policy=policy, clock=clock,
+                      rng=random.Random(0), token_budget=4000)
+    with pytest.raises(LLMTimeout):
+        complete(gateway)
+    assert clock.now() <= policy.request_deadline_s  # every wait fits in the request's 4 s
