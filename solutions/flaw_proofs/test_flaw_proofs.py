@@ -1,22 +1,26 @@
 """Proofs that flaws the hidden checks miss are real flaws (each names the flawed solution).
 
 Not a candidate test: the kit copies this file into a materialized solution and runs it there
-(``tests/test_flaw_proofs.py``). The reference passes every test; ``flawed/<name>`` fails exactly
-the tests named ``test_<name>`` (dashes as underscores), and passes the others. The tests use the
-reference's own mock upstream (``tests/upstream.py``) and unit seams, so they run in a second.
+(``tests/test_flaw_proofs.py``). The reference passes every test; ``flawed/<name>`` fails the
+test named ``test_<name>`` (dashes as underscores). The tests use the reference's own fixtures,
+mock upstream (``tests/upstream.py``) and unit seams, so they run in seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import ValidationError
-from upstream import Upstream, openai_frames, openai_ok, status
+from upstream import Reply, Upstream, openai_frames, openai_ok, status
 
-from litreview.clock import ManualClock
+from litreview.citations import resolve_citations
+from litreview.clock import ManualClock, SystemClock
 from litreview.errors import AttemptError, LLMError, LLMInvalidOutput, LLMTimeout
 from litreview.generation import generate, whole_text
 from litreview.llm.breaker import CircuitBreaker
@@ -129,3 +133,45 @@ def test_attempt_timeout_not_capped() -> None:
     with pytest.raises(LLMTimeout):
         complete(gateway)
     assert clock.now() <= policy.request_deadline_s  # every wait fits in the request's 4 s
+
+
+def test_citations_strips_all_whitespace() -> None:
+    answer, _ = resolve_citations("Helped [1].\n[4] Small  [5] effects.", ["P0042", "P0007"])
+    assert answer == "Helped [1].\n Small  effects."  # one space at most goes with a marker
+
+
+def _trickle(gap_s: float = 0.05, pieces: int = 40) -> Reply:
+    """A 200 whose completion arrives in small pieces, ``gap_s`` apart (about 2 s in all)."""
+    body = json.dumps({"model": "sim-gpt-large", "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Ok."}}
+    ]}).encode()
+    size = -(-len(body) // pieces)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), size):
+            await asyncio.sleep(gap_s)
+            yield body[start:start + size]
+
+    return lambda: httpx.Response(200, content=chunks())
+
+
+def test_deadline_httpx_timeout_only() -> None:
+    upstream = Upstream(openai=[_trickle()])
+    policy = Policy(request_deadline_s=0.6, attempt_timeout_s=0.3)
+    with pytest.raises(LLMError):  # each whole call is bounded, not each piece of it
+        complete(upstream.gateway(policy=policy, clock=SystemClock()))
+
+
+PAPERS = ["P0001", "P0002", "P0003", "P0004", "P0005", "P0006"]
+
+
+def test_batch_dedup_ids(client: httpx.Client) -> None:
+    ids = ["P0001", "P0002", "P0001"]
+    items = client.post("/summaries/batch", json={"paper_ids": ids}).json()["items"]
+    assert [item["paper_id"] for item in items] == ids
+
+
+def test_batch_shared_budget(client: httpx.Client) -> None:
+    # Each item is its own request with this budget: its first call is always made.
+    reply = client.post("/summaries/batch", json={"paper_ids": PAPERS, "token_budget": 1})
+    assert [item["status"] for item in reply.json()["items"]] == ["ok"] * len(PAPERS)
