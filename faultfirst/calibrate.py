@@ -18,7 +18,7 @@ from pathlib import Path
 
 from faultfirst.catalogue import load_catalogue
 from faultfirst.export import manifest_text, template_hash
-from faultfirst.solutions import REFERENCE, STARTER, materialize, solution_names
+from faultfirst.solutions import FLAWED_PREFIX, REFERENCE, materialize, solution_names
 
 Grader = Callable[[Path, str, int, Path], float]  # (app folder, level, seed, out dir) -> percent
 
@@ -33,7 +33,7 @@ class Calibration:
 
     @property
     def flawed(self) -> list[str]:
-        return [name for name in self.scores if name not in (STARTER, REFERENCE)]
+        return [name for name in self.scores if name.startswith(FLAWED_PREFIX)]
 
     def gap(self, level: str) -> tuple[int, float]:
         """(flawed solutions scoring below the reference, mean points-percent they lose)."""

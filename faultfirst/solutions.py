@@ -13,7 +13,11 @@ name                   layers, bottom to top
 ``starter``            candidate_template
 ``reference``          candidate_template, solutions/reference
 ``flawed/<flaw>``      candidate_template, solutions/reference, then flaw.patch
+``alternative/<alt>``  candidate_template, solutions/reference, then change.patch
 =====================  ==============================================================
+
+An *alternative* (``solutions/alternative/<alt>/change.patch`` beside ``alternative.toml``) is
+another correct solution, written differently from the reference: it must keep full marks.
 
 Files are copied as they are (``README.md.j2`` stays a template: rendering it is the candidate
 export's job). Overlays only add or replace files; they never delete one.
@@ -43,11 +47,21 @@ class UnknownSolution(ValueError):
     """No solution by that name; the message lists the known names."""
 
 
+ALTERNATIVE_PREFIX = "alternative/"
+CHANGE_PATCH = "change.patch"
+# Each kind of patched solution: its name prefix and its folder under solutions/.
+_PATCHED = ((FLAWED_PREFIX, "flawed"), (ALTERNATIVE_PREFIX, "alternative"))
+
+
+def _subfolders(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
 def solution_names(solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
-    """Every name :func:`materialize` accepts: starter, reference, then each flawed/<flaw>."""
-    flawed_dir = solutions_dir / "flawed"
-    flaws = sorted(p.name for p in flawed_dir.iterdir() if p.is_dir()) if flawed_dir.is_dir() else []
-    return [STARTER, REFERENCE, *(FLAWED_PREFIX + flaw for flaw in flaws)]
+    """Every name :func:`materialize` accepts: starter, reference, then each flawed/<flaw>, then
+    each alternative/<alt>."""
+    return [STARTER, REFERENCE, *(prefix + sub for prefix, folder in _PATCHED
+                                  for sub in _subfolders(solutions_dir / folder))]
 
 
 def layers(name: str, template_dir: Path = TEMPLATE_DIR,
@@ -59,12 +73,13 @@ def layers(name: str, template_dir: Path = TEMPLATE_DIR,
     stack.append(solutions_dir / REFERENCE)
     if name == REFERENCE:
         return stack
-    flaw = name.removeprefix(FLAWED_PREFIX)
-    flaw_dir = solutions_dir / "flawed" / flaw
-    if not name.startswith(FLAWED_PREFIX) or "/" in flaw or not flaw or not flaw_dir.is_dir():
-        known = ", ".join(solution_names(solutions_dir))
-        raise UnknownSolution(f"no solution {name!r}; known: {known}")
-    return [*stack, flaw_dir]
+    for prefix, folder in _PATCHED:
+        sub = name.removeprefix(prefix)
+        sub_dir = solutions_dir / folder / sub
+        if name.startswith(prefix) and sub and "/" not in sub and sub_dir.is_dir():
+            return [*stack, sub_dir]
+    known = ", ".join(solution_names(solutions_dir))
+    raise UnknownSolution(f"no solution {name!r}; known: {known}")
 
 
 def materialize(name: str, dest: Path, template_dir: Path = TEMPLATE_DIR,
@@ -82,8 +97,9 @@ def materialize(name: str, dest: Path, template_dir: Path = TEMPLATE_DIR,
         raise FileExistsError(f"{dest} is not empty")
     dest.mkdir(parents=True, exist_ok=True)
     for layer in stack:
-        if (layer / FLAW_PATCH).is_file():
-            apply_patch(dest, (layer / FLAW_PATCH).read_text(encoding="utf-8"))
+        patch = next((layer / n for n in (FLAW_PATCH, CHANGE_PATCH) if (layer / n).is_file()), None)
+        if patch is not None:
+            apply_patch(dest, patch.read_text(encoding="utf-8"))
         else:
             shutil.copytree(layer, dest, dirs_exist_ok=True, ignore=_IGNORED)
     return dest

@@ -109,3 +109,22 @@ def test_a_non_empty_destination_is_refused(tmp_path: Path) -> None:
 
 def test_the_real_catalogue_of_solutions_starts_with_starter_and_reference() -> None:
     assert solution_names()[:2] == ["starter", "reference"]
+
+
+def test_an_alternative_is_listed_after_the_flaws_and_stacks_on_the_reference(
+    tmp_path: Path,
+) -> None:
+    template, solutions = make_kit(tmp_path)
+    alternative = solutions / "alternative" / "pool"
+    alternative.mkdir(parents=True)
+    (alternative / "change.patch").write_text(
+        "--- a/pkg/c.txt\n+++ b/pkg/c.txt\n@@ -1 +1 @@\n-reference\n+alternative\n"
+    )
+    assert solution_names(solutions) == ["starter", "reference", "flawed/no-retries",
+                                         "alternative/pool"]
+    app = materialize("alternative/pool", tmp_path / "out", template, solutions)
+    assert {str(p.relative_to(app)): p.read_text() for p in app.rglob("*.txt")} == {
+        "a.txt": "template", "b.txt": "reference", "pkg/c.txt": "alternative\n"}
+    for name in ("alternative/nope", "alternative/", "alternative/../flawed"):
+        with pytest.raises(UnknownSolution, match="alternative/pool"):
+            layers(name, template, solutions)
