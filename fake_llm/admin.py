@@ -165,7 +165,7 @@ def admin_router(state: ChaosState) -> APIRouter:
         if (denied := refused(request)) is not None:
             return denied
         since_id = request.query_params.get("since_id", "0")
-        if not (since_id.isascii() and since_id.isdigit() and len(since_id) <= 18):
+        if not (since_id.isascii() and since_id.isdigit() and len(since_id) <= 19):  # int64
             return _problem(f"since_id must be a ledger row id (a whole number), got {since_id[:40]!r}")
         return AsciiJSONResponse(state.ledger.snapshot(int(since_id)))
 
