@@ -66,7 +66,8 @@ def _overlap(rows: list[dict[str, Any]]) -> list[int]:
     return counts
 
 
-@check(exercise="batch", tag="correctness", points=2, time_limit_s=20)
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=20,
+       clauses=("batch.size-limits",))
 def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, contract):
     """An empty list, 21 ids, or a string instead of a list is 400 bad_request, with no model call."""
     script(fake)
@@ -85,7 +86,8 @@ def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, 
     assert not rows, f"invalid batches reached the model ({len(rows)} calls)"
 
 
-@check(exercise="batch", tag="concurrency", points=4, time_limit_s=30)
+@check(exercise="batch", tag="concurrency", points=4, time_limit_s=30,
+       clauses=("batch.in-flight-cap", "batch.items-in-order", "batch.ok-only-with-summary"))
 def test_batch_calls_run_in_parallel_within_the_cap(app, fake, evidence, contract):
     """12 papers whose every call takes 300 ms: the calls overlap (at least 2 in flight) but never
     more than 4 at once, and every item is the right summary."""
@@ -108,7 +110,8 @@ def test_batch_calls_run_in_parallel_within_the_cap(app, fake, evidence, contrac
     assert not wrong, f"{len(wrong)} item(s) are not the right summary: {wrong[0]}"
 
 
-@check(exercise="batch", tag="concurrency", points=2, time_limit_s=30)
+@check(exercise="batch", tag="concurrency", points=2, time_limit_s=30,
+       clauses=("batch.sliding-window", "batch.items-in-order"))
 def test_a_free_slot_is_used_at_once(app, fake, evidence, contract):
     """12 papers, every fourth slow (600 ms) and the rest fast (100 ms): with a sliding window of 4
     the batch takes about 0.8 s of model time; in fixed groups of 4 it would take 1.8 s."""
@@ -132,7 +135,8 @@ def test_a_free_slot_is_used_at_once(app, fake, evidence, contract):
         "as a call finishes takes about 0.8 s (waiting for a whole group of 4 takes 1.8 s)")
 
 
-@check(exercise="batch", tag="cost", points=1, time_limit_s=20)
+@check(exercise="batch", tag="cost", points=1, time_limit_s=20,
+       clauses=("batch.usage-sum", "cost.batch-usage"))
 def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
     """The batch's usage is the sum of what every call made for it reported."""
     papers = paper_range(91, 3)
@@ -147,7 +151,9 @@ def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
     assert problem is None, f"the batch's {problem}"
 
 
-@check(exercise="batch", tag="timeouts", points=4, time_limit_s=30)
+@check(exercise="batch", tag="timeouts", points=4, time_limit_s=30,
+       clauses=("batch.deadline", "batch.unfinished-llm-timeout", "batch.one-failure-never-fails-batch",
+                "batch.items-in-order", "retries.batch-item-deadline"))
 def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
     """8 papers, one of which hangs on every call (any provider): the batch still answers within
     8.0 s, that item is an honest error (llm_timeout), the 7 others are their summaries, and the
@@ -177,7 +183,8 @@ def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
         "calls must be closed")
 
 
-@check(exercise="batch", tag="timeouts", points=3, time_limit_s=30)
+@check(exercise="batch", tag="timeouts", points=3, time_limit_s=30,
+       clauses=("batch.deadline", "batch.unfinished-llm-timeout", "retries.batch-item-deadline"))
 def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, contract):
     """20 papers whose first reply is empty (a summary needs a second call) and every call takes
     1.1 s: with 4 calls in flight the work takes at least 11 s, so the batch answers at its 8.0 s
@@ -213,7 +220,10 @@ def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, c
         "be closed")
 
 
-@check(exercise="batch", tag="correctness", points=2, time_limit_s=25, fresh_app=True)
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=25, fresh_app=True,
+       clauses=("batch.unknown-id-is-an-item", "batch.error-item-code",
+                "batch.one-failure-never-fails-batch", "batch.ok-only-with-summary",
+                "batch.items-follow-summary-rules"))
 def test_each_item_has_its_own_status(app, fake, evidence, contract):
     """A batch with an unknown id, a paper the provider rejects (400) and a paper both providers
     fail (503) answers 200: those items are errors with not_found, llm_rejected and

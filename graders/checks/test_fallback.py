@@ -16,7 +16,6 @@ from typing import Any
 from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
-    LOWER_BOUND_SLACK_S,
     answer_and_calls,
     answered,
     attempts_text,
@@ -61,7 +60,8 @@ def _fallback_problem(body: Any, paper_id: str, rows: list[dict[str, Any]]) -> s
     return None
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20,
+       clauses=("fallback.rejected-no-fallback", "fallback.bad-output-no-fallback", "fallback.row-rejected"))
 def test_no_fallback_after_a_rejection_or_unusable_output(app, fake, evidence, contract):
     """A 400 from the primary is 502 llm_rejected, an empty 200 body or a refusal on every reply
     is 502 llm_invalid_output: none of them is a reason to call the secondary."""
@@ -83,7 +83,9 @@ def test_no_fallback_after_a_rejection_or_unusable_output(app, fake, evidence, c
         assert problem is None, f"summary of {paper_id} after {injected['kind']} {problem}"
 
 
-@check(exercise="fallback", tag="fallback", points=4, time_limit_s=40, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=4, time_limit_s=40, fresh_app=True,
+       clauses=("fallback.summaries-fall-back", "fallback.unavailable-exhausted", "fallback.say-so",
+                "fallback.within-deadline", "fallback.secondary-config"))
 def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contract):
     """With the primary failing every call (503, a reset connection, 429), a summary and a batch
     item are written by the secondary within the deadline and say so (provider anthropic,
@@ -129,7 +131,8 @@ def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contr
     _heal(app)
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20, fresh_app=True,
+       clauses=("fallback.unavailable-timeout", "fallback.leave-secondary-time", "fallback.within-deadline"))
 def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, contract):
     """With the primary hanging on every call, a summary still comes from the secondary, within
     the deadline (leaving the secondary enough of it)."""
@@ -154,7 +157,9 @@ def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, c
     _heal(app)
 
 
-@check(exercise="fallback", tag="fallback", points=4, time_limit_s=30, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=4, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.extractions-answers-never", "fallback.give-up-last-provider",
+                "fallback.row-unavailable"))
 def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
     """With the primary down, an extraction and an answer are 503 llm_unavailable without a call
     to the secondary; with both providers down, a summary is 503 llm_unavailable too."""
@@ -235,7 +240,8 @@ def _extract_until_served(app: Any, fake: Any, limit_s: float, until_s: float) -
     return served
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.breaker-probe", "fallback.breaker-probe-outcome", "fallback.lower-bound-slack"))
 def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contract):
     """After the primary's breaker opened, the primary comes back: the app sends it a probe no
     sooner than the 2.0 s cooldown (and not much later), and once the probe succeeds, requests are
@@ -259,7 +265,7 @@ def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contr
                                   for r in later))
     assert later, f"the primary was back, but in {cooldown_s + 2.5:g} s the app never probed it"
     probe_s = float(later[0]["arrival_s"]) - opened_s
-    assert probe_s >= cooldown_s - LOWER_BOUND_SLACK_S, (
+    assert probe_s >= cooldown_s - contract["lower_bound_slack_s"], (
         f"the app called the primary {probe_s:.2f} s after its breaker opened, before the "
         f"{cooldown_s:g} s cooldown ended")
     assert probe_s <= cooldown_s + 1.0, (
@@ -268,7 +274,10 @@ def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contr
     assert served >= 2, "the probe succeeded, yet requests kept failing: the breaker never closed"
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.breaker-counts", "fallback.breaker-opens",
+                "fallback.unavailable-breaker-open", "fallback.breaker-app-wide",
+                "fallback.lower-bound-slack"))
 def test_breaker_stops_calls_to_a_failing_primary(app, fake, evidence, contract):
     """During an outage the breaker opens after 5 failed calls in a row; while it is open (2.0 s)
     the app makes no call to the primary: extractions and answers fail at once with 503
@@ -304,7 +313,7 @@ def test_breaker_stops_calls_to_a_failing_primary(app, fake, evidence, contract)
             assert problem is None, f"a summary while the breaker was open {problem}"
         time.sleep(0.15)
     rows = calls(evidence.ledger(), provider="openai")
-    cooldown_end_s = opened_s + cooldown_s - LOWER_BOUND_SLACK_S
+    cooldown_end_s = opened_s + cooldown_s - contract["lower_bound_slack_s"]
     during = [r for r in rows if opened_s < float(r["arrival_s"]) < cooldown_end_s]
     evidence.observed(f"{failures} failed primary calls before the breaker opened; {n} rounds while "
                       f"open, slowest extraction or answer {slowest:.2f} s; primary calls during the "

@@ -56,7 +56,8 @@ def _ends_with_error(events: Any, code: str, what: str) -> None:
     assert ending[1] == code, f"{what}: the stream ended with an error event {ending[1]!r}, not {code}"
 
 
-@check(exercise="streaming", tag="correctness", points=1, time_limit_s=20)
+@check(exercise="streaming", tag="correctness", points=1, time_limit_s=20,
+       clauses=("streaming.bad-requests-json",))
 def test_bad_stream_requests_are_plain_json_errors(app, fake, evidence):
     """An unknown paper is 404 not_found and a body without paper_id is 400 bad_request, as plain
     JSON errors before any stream starts and before any model call."""
@@ -71,7 +72,9 @@ def test_bad_stream_requests_are_plain_json_errors(app, fake, evidence):
     assert not evidence.ledger(), "a stream request that was invalid reached the model"
 
 
-@check(exercise="streaming", tag="streaming", points=2, time_limit_s=20)
+@check(exercise="streaming", tag="streaming", points=2, time_limit_s=20,
+       clauses=("streaming.deltas-forwarded", "streaming.one-ending", "streaming.done-usage",
+                "streaming.complete-definition"))
 def test_healthy_stream_is_complete(app, fake, evidence, contract):
     """On a healthy model the summary arrives as several delta events and exactly one done at the
     end, carrying provider, model and usage; the deltas add up to the whole summary."""
@@ -93,7 +96,8 @@ def test_healthy_stream_is_complete(app, fake, evidence, contract):
         f"the first event came {events[0].at_s:.1f} s after the request")
 
 
-@check(exercise="streaming", tag="timeouts", points=4, time_limit_s=20)
+@check(exercise="streaming", tag="timeouts", points=4, time_limit_s=20,
+       clauses=("streaming.first-event", "streaming.failures-are-events"))
 def test_slow_first_token_ends_with_llm_timeout_in_time(app, fake, evidence, contract):
     """When the model sends nothing for 20 s (10x the 2.0 s limit), the first event the user gets
     is an error llm_timeout, within the limit; the call to the model is closed."""
@@ -115,7 +119,8 @@ def test_slow_first_token_ends_with_llm_timeout_in_time(app, fake, evidence, con
     assert not still_open, f"the app gave up but left {len(still_open)} stream(s) to the model open"
 
 
-@check(exercise="streaming", tag="timeouts", points=4, time_limit_s=25)
+@check(exercise="streaming", tag="timeouts", points=4, time_limit_s=25,
+       clauses=("streaming.max-gap", "streaming.slow-steady-fine"))
 def test_silence_mid_stream_ends_it_but_a_slow_steady_stream_completes(app, fake, evidence, contract):
     """A stream that stalls for 15 s (10x the 1.5 s gap limit) after 3 chunks ends with an error
     llm_timeout soon after the gap limit; a stream that drips a chunk every 300 ms (about 5 s in
@@ -165,7 +170,9 @@ def _each_ends_with_llm_incomplete(app: Any, evidence: Any, cases: list[tuple[st
         _one_attempt(rows, events, what)
 
 
-@check(exercise="streaming", tag="streaming", points=4, time_limit_s=20)
+@check(exercise="streaming", tag="streaming", points=4, time_limit_s=20,
+       clauses=("streaming.dropped-or-no-finish", "streaming.done-only-complete",
+                "streaming.never-restart", "streaming.one-ending", "retries.stream-before-first-text"))
 def test_dropped_or_cut_upstream_ends_with_llm_incomplete(app, fake, evidence):
     """An upstream connection dropped after 3 chunks, and an upstream stream that ends cleanly but
     early (no finish reason), each end the user's stream with an error llm_incomplete, never with
@@ -179,7 +186,8 @@ def test_dropped_or_cut_upstream_ends_with_llm_incomplete(app, fake, evidence):
                                                    (truncated, "a stream cut short")])
 
 
-@check(exercise="streaming", tag="streaming", points=2, time_limit_s=20)
+@check(exercise="streaming", tag="streaming", points=2, time_limit_s=20,
+       clauses=("streaming.unparseable-chunk", "streaming.mid-stream-error", "streaming.done-only-complete"))
 def test_corrupt_chunk_or_upstream_error_ends_with_llm_incomplete(app, fake, evidence):
     """An upstream chunk that cannot be parsed, and an error event in the middle of the upstream
     stream, each end the user's stream with an error llm_incomplete, never with done."""
@@ -192,7 +200,8 @@ def test_corrupt_chunk_or_upstream_error_ends_with_llm_incomplete(app, fake, evi
                                                    (failing, "a stream with an upstream error")])
 
 
-@check(exercise="streaming", tag="streaming", points=1, time_limit_s=20)
+@check(exercise="streaming", tag="streaming", points=1, time_limit_s=20,
+       clauses=("streaming.user-leaves",))
 def test_leaving_user_closes_the_upstream_stream(app, fake, evidence):
     """When the user disconnects after the first delta, the app closes its stream to the model
     (within a second) instead of reading it to the end."""
@@ -220,7 +229,9 @@ def test_leaving_user_closes_the_upstream_stream(app, fake, evidence):
         + (f" for {float(finish) - left_s:.1f} s" if finish is not None else ""))
 
 
-@check(exercise="streaming", tag="retries", points=2, time_limit_s=25)
+@check(exercise="streaming", tag="retries", points=2, time_limit_s=25,
+       clauses=("streaming.retries-before-text", "streaming.before-stream-codes",
+                "streaming.primary-only", "fallback.stream-never"))
 def test_failures_before_the_first_text_are_retried_or_reported(app, fake, evidence, contract):
     """Before any text reached the user: one 503 is retried and the stream completes; a 400 ends
     the stream with error llm_rejected after one call; a 503 on every call ends it with error

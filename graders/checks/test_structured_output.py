@@ -61,7 +61,11 @@ def _extract_each(app: Any, evidence: Any, cases: dict[str, str],
         yield name, paper_id, *answer_and_calls(evidence, f"{name} ({paper_id})", paper_id, result)
 
 
-@check(exercise="structured-output", tag="parsing", points=4, time_limit_s=20)
+@check(exercise="structured-output", tag="parsing", points=4, time_limit_s=20,
+       clauses=("structured-output.repair-fence", "structured-output.repair-prose",
+                "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
+                "structured-output.repair-sample-size-string", "structured-output.text-fields",
+                "structured-output.sample-size-integer", "structured-output.effect-direction"))
 def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, contract):
     """A fenced reply, prose around the JSON, a trailing comma, single quotes, and a sample size
     of "1,234": each becomes the exact extraction (the ground truth) from that one reply."""
@@ -80,7 +84,10 @@ def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, co
             f"model {len(rows)} times")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=40)
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=40,
+       clauses=("structured-output.repair-fence", "structured-output.repair-prose",
+                "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
+                "structured-output.repair-sample-size-string"))
 def test_combined_disguises_are_repaired(app, fake, evidence, contract):
     """Generated combinations of the repairable disguises (hypothesis, derandomized: the same
     12 combinations every run) each become the exact extraction from one reply."""
@@ -121,7 +128,9 @@ def test_combined_disguises_are_repaired(app, fake, evidence, contract):
         f"right extraction, e.g. {failures[0]}")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20)
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20,
+       clauses=("structured-output.no-other-repair", "structured-output.length-is-invalid",
+                "structured-output.values-from-reply", "structured-output.reask-limit"))
 def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
     """A reply cut at the length limit, one missing a key, a refusal and an empty reply are not
     guessed at: the app asks again, and the second (good) reply gives the exact extraction."""
@@ -141,7 +150,11 @@ def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
             f"calls; the app made {len(rows)}")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=25, fresh_app=True)
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=25, fresh_app=True,
+       clauses=("structured-output.reask-limit", "structured-output.reask-is-attempt",
+                "structured-output.values-from-reply",
+                "structured-output.unreadable-200-not-a-generation",
+                "structured-output.unreadable-200-last-failure"))
 def test_persistently_broken_output_is_an_honest_502(app, fake, evidence, contract):
     """When every reply is cut short, missing a key, refused or empty, the extraction is 502
     llm_invalid_output after at most 3 generations (never a guessed value); when every reply is a
@@ -163,7 +176,8 @@ def test_persistently_broken_output_is_an_honest_502(app, fake, evidence, contra
             + ("attempts are allowed" if name == "empty_body" else "generations are allowed"))
 
 
-@check(exercise="structured-output", tag="correctness", points=2, time_limit_s=25)
+@check(exercise="structured-output", tag="correctness", points=2, time_limit_s=25,
+       clauses=("structured-output.text-honesty", "structured-output.text-reask-then-502"))
 def test_summaries_and_answers_are_never_empty_or_refused(app, fake, evidence, contract):
     """A refused summary or an empty answer, once, is asked again and answered with the real
     text; when every reply is empty or refused, the user gets 502 llm_invalid_output, never a 200

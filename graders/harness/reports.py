@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import markupsafe
 
-from graders.harness.results import results_document
+from graders.harness.results import broken_clauses, results_document
 from graders.harness.scoring import ScoredCheck
 from graders.harness.timeline import CATEGORIES, timeline_svg
 
@@ -39,7 +39,8 @@ def _check_view(check: ScoredCheck) -> dict[str, Any]:
     return {"check": check, "record": record, "mark": VERDICT_MARKS[record.verdict],
             "timeline": markupsafe.Markup(timeline_svg(record.ledger, record.ledger_dropped,
                                                        record.extra.get("ledger_now_s"))),
-            "calls": len(record.ledger) + record.ledger_dropped}
+            "calls": len(record.ledger) + record.ledger_dropped,
+            "broken_clauses": broken_clauses(check)}
 
 
 def render_html(result: GradeResult) -> str:

@@ -1,8 +1,10 @@
 """``results.json`` in the Gradescope autograder schema, with faultfirst's stamp in ``extra_data``.
 
 Each counted check is one test: ``name``, ``score``, ``max_score``, ``status`` (``passed`` or
-``failed``), ``output`` (why, what was injected, what was observed), ``tags`` (rubric tag and
-exercise) and ``visibility``. A grader-error check has ``max_score`` 0 and says so in its output.
+``failed``), ``output`` (why, the brief's clauses a failed check found broken, quoted, what was
+injected, what was observed), ``tags`` (rubric tag and exercise) and ``visibility``; faultfirst's
+own fields (verdict, clauses) go in the test's ``extra_data``, the one place the schema leaves
+open. A grader-error check has ``max_score`` 0 and says so in its output.
 :func:`gradescope_problems` checks a document against the schema's shape.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from graders.clauses import quote
 from graders.harness.scoring import ScoredCheck, Tally
 
 if TYPE_CHECKING:
@@ -19,6 +22,11 @@ VISIBILITY = "after_published"  # the interviewer's results; never shown to the 
 _VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
+def broken_clauses(check: ScoredCheck) -> list[dict[str, str]]:
+    """The brief's clauses a failed check found broken (``[{"id", "text"}]``); none otherwise."""
+    return quote(check.record.clauses) if check.record.verdict == "fail" else []
+
+
 def check_output(check: ScoredCheck) -> str:
     record = check.record
     lines = []
@@ -26,6 +34,7 @@ def check_output(check: ScoredCheck) -> str:
         lines.append("GRADER ERROR: a fault of the grading harness, not counted against the "
                      "candidate (max_score 0).")
     lines.append(f"Why: {record.why}" if record.why else "")
+    lines += [f'Broken clause {clause["id"]}: "{clause["text"]}"' for clause in broken_clauses(check)]
     lines += [f"Injected: {text}" for text in record.injected]
     lines += [f"Observed: {text}" for text in record.observed]
     if record.credit < 1 and record.verdict == "pass":
@@ -45,7 +54,8 @@ def check_entry(check: ScoredCheck) -> dict[str, Any]:
         "tags": [record.tag, record.exercise],
         "visibility": VISIBILITY,
         "extra_data": {"verdict": record.verdict, "nodeid": record.nodeid,
-                       "duration_s": record.duration_s},
+                       "duration_s": record.duration_s, "clauses": list(record.clauses),
+                       "broken_clauses": broken_clauses(check)},
     }
 
 
