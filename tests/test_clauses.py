@@ -49,7 +49,6 @@ UNCHECKED = {
     "streaming.refusal": "needs a refusal scripted on every stream call",
     "streaming.break-before-text": "needs a disconnect after 0 chunks on every stream call",
     "fallback.other-status": "needs a 501 from the primary, counted and not retried",
-    "retries.should-retry-true": "needs a 400 with x-should-retry: true, retried once",
     "retries.retry-after-ms-wins": "needs an upper bound on the wait when both headers differ",
     "retries.waiting-never-blocks": "needs a request timed while another waits out a retry-after",
     "retries.reasks-no-budget": "needs re-asks with the retry budget drained",
@@ -57,16 +56,13 @@ UNCHECKED = {
     "structured-output.reasks-not-retries": "needs re-asks with the retry budget drained",
     "batch.cap-per-batch": "needs two concurrent batches and the fake's in-flight count",
     "batch.others-dont-wait": "needs a summary timed while a slow batch runs",
-    "batch.repeated-ids": "needs a batch with a repeated id",
     "citations.no-citations-empty-list": "needs an answer scripted to cite nothing",
     "cost.attempt-cap": "needs unusable replies and transient failures mixed past 4 calls",
-    "cost.reask-limit-any-answer": "needs a refused summary on every call, counted",
     "cost.budget-or-deadline": "permits either code: there is nothing to catch",
     "fallback.attempt-cap": "needs the primary's calls counted per request while it falls back",
     "fallback.both-open": "needs both providers' breakers opened, then a timed summary",
     "fallback.breaker-resets": "needs 4 failures, a success, then 4 failures without opening",
     "fallback.no-secondary": "the grader always configures a secondary",
-    "fallback.row-rate-limited": "needs an extraction with the primary answering 429 every call",
 }
 
 

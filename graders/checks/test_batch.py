@@ -223,16 +223,17 @@ def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, c
 @check(exercise="batch", tag="correctness", points=2, time_limit_s=25, fresh_app=True,
        clauses=("batch.unknown-id-is-an-item", "batch.error-item-code",
                 "batch.one-failure-never-fails-batch", "batch.ok-only-with-summary",
-                "batch.items-follow-summary-rules"))
+                "batch.items-follow-summary-rules", "batch.repeated-ids"))
 def test_each_item_has_its_own_status(app, fake, evidence, contract):
     """A batch with an unknown id, a paper the provider rejects (400) and a paper both providers
     fail (503) answers 200: those items are errors with not_found, llm_rejected and
-    llm_unavailable, the healthy items are their summaries, and no item is "ok" without one."""
-    papers = ["P0081", "P9999", "P0082", "P0083", "P0084"]
+    llm_unavailable, the healthy items are their summaries, and no item is "ok" without one. A
+    repeated id gets an item, and a call, of its own each time."""
+    papers = ["P0081", "P9999", "P0082", "P0083", "P0084", "P0081"]
     script(fake, [rule(fault("http_error", status=400), times=None, paper_id="P0082"),
                   rule(fault("http_error", status=503), times=None, paper_id="P0083")])
     evidence.injected("a batch of P0081 (healthy), P9999 (no such paper), P0082 (every call 400), "
-                      "P0083 (every call 503, any provider), P0084 (healthy)")
+                      "P0083 (every call 503, any provider), P0084 (healthy), P0081 again")
     response = answered(_batch(app, papers, contract))
     items = _items(response, papers)
     rows = evidence.ledger()
@@ -253,3 +254,7 @@ def test_each_item_has_its_own_status(app, fake, evidence, contract):
             problem = summary_problem(item, paper_id) if item.get("status") == "ok" else \
                 f"status {item.get('status')!r}"
             assert problem is None, f"healthy item {paper_id}: {problem}"
+    repeated = calls(rows, "P0081")
+    assert len(repeated) >= 2, (
+        f"P0081 is asked for twice, so it gets two items and a summary call for each; the app made "
+        f"{len(repeated)} call(s) for it")

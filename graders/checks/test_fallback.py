@@ -159,23 +159,29 @@ def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, c
 
 @check(exercise="fallback", tag="fallback", points=4, time_limit_s=30, fresh_app=True,
        clauses=("fallback.extractions-answers-never", "fallback.give-up-last-provider",
-                "fallback.row-unavailable"))
+                "fallback.row-unavailable", "fallback.row-rate-limited"))
 def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
     """With the primary down, an extraction and an answer are 503 llm_unavailable without a call
-    to the secondary; with both providers down, a summary is 503 llm_unavailable too."""
+    to the secondary; an extraction the primary rate-limits on every call is 429 rate_limited,
+    without one either; with both providers down, a summary is 503 llm_unavailable too."""
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     down = fault("http_error", status=503)
     script(fake, [rule(down, times=None, paper_id="P0161", provider="openai"),
                   rule(down, times=None, paper_id="P0162", provider="openai"),
-                  rule(down, times=None, paper_id="P0163")])
+                  rule(down, times=None, paper_id="P0163"),
+                  rule(fault("http_error", status=429, retry_after_ms=50), times=None, paper_id="P0165",
+                       provider="openai")])
     evidence.injected("the primary answers 503 to every call about P0161 (extraction) and P0162 "
-                      "(answer); both providers answer 503 to every summary call about P0163; one "
-                      "request at a time, a healthy extraction in between")
+                      "(answer), 429 with retry-after-ms 50 to every call about P0165 (extraction); "
+                      "both providers answer 503 to every summary call about P0163; one request at a "
+                      "time, a healthy extraction in between")
     jobs = [("extraction", "P0161",
              lambda: app.post("/extractions", {"paper_id": "P0161"}, timeout_s=limit_s)),
             ("answer", "P0162",
              lambda: app.post("/answers", {"question": "What did it find?", "paper_ids": ["P0162"]},
-                              timeout_s=limit_s))]
+                              timeout_s=limit_s)),
+            ("extraction", "P0165",
+             lambda: app.post("/extractions", {"paper_id": "P0165"}, timeout_s=limit_s))]
     for kind, paper_id, job in jobs:
         response = answered(job())
         rows = calls(evidence.ledger(), paper_id)
@@ -184,7 +190,8 @@ def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
         assert not secondary, (
             f"{kind} of {paper_id}: extractions and answers must never come from the secondary "
             f"provider, but the app called it {len(secondary)} time(s)")
-        problem = honest_error(response, "llm_unavailable")
+        code = "rate_limited" if paper_id == "P0165" else "llm_unavailable"
+        problem = honest_error(response, code)
         assert problem is None, f"{kind} of {paper_id} with the primary down {problem}"
         _heal(app)
     response = answered(_summary(app, "P0163", limit_s))

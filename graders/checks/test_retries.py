@@ -113,20 +113,33 @@ def test_transient_failures_are_retried_to_success(app, fake, evidence, contract
 
 @check(exercise="retries", tag="retries", points=3, time_limit_s=20,
        clauses=("retries.nothing-else-retried", "retries.4xx-rejected-at-once",
-                "retries.should-retry-false", "retries.row-rejected", "retries.row-unavailable"))
+                "retries.should-retry-false", "retries.should-retry-true", "retries.row-rejected",
+                "retries.row-unavailable"))
 def test_non_transient_failures_are_never_retried(app, fake, evidence, contract):
     """400, 401, 404 and 422 from the provider are answered 502 llm_rejected after one call; a 503
-    carrying x-should-retry: false is answered 503 llm_unavailable after one call."""
+    carrying x-should-retry: false is answered 503 llm_unavailable after one call; and a 400
+    carrying x-should-retry: true, once, is retried and the user gets the answer (2 calls)."""
     cases = [("P0121", "extraction", 400), ("P0122", "extraction", 401), ("P0123", "answer", 404),
              ("P0124", "extraction", 422)]
     script(fake, [rule(fault("http_error", status=s), times=None, paper_id=p) for p, _, s in cases]
-           + [rule(fault("http_error", status=503, should_retry=False), times=None, paper_id="P0125")])
+           + [rule(fault("http_error", status=503, should_retry=False), times=None, paper_id="P0125"),
+              rule(fault("http_error", status=400, should_retry=True), times=1, paper_id="P0126")])
     evidence.injected("every call answered: 400 (extraction of P0121), 401 (P0122), 404 (answer over "
-                      "P0123), 422 (P0124), and 503 with x-should-retry: false (extraction of P0125)")
+                      "P0123), 422 (P0124), and 503 with x-should-retry: false (extraction of P0125); "
+                      "the first call only: 400 with x-should-retry: true (extraction of P0126)")
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     jobs = [(p, kind, "llm_rejected", f"a {s}") for p, kind, s in cases]
     jobs.append(("P0125", "extraction", "llm_unavailable", "a 503 with x-should-retry: false"))
-    results = run_all([lambda p=p, k=k: _request(app, k, p, limit_s) for p, k, _, _ in jobs])
+    results = run_all([lambda p=p, k=k: _request(app, k, p, limit_s) for p, k, _, _ in jobs]
+                      + [lambda: _request(app, "extraction", "P0126", limit_s)])
+    response, rows = answer_and_calls(evidence, "extraction of P0126", "P0126", results.pop())
+    problem = _result_problem("extraction", "P0126", response)
+    assert problem is None, (
+        f"extraction of P0126: a 400 with x-should-retry: true may be retried, and the retry "
+        f"succeeds, but the app {problem}")
+    assert len(rows) == 2, (
+        f"extraction of P0126: the provider said x-should-retry: true on a 400, which overrides the "
+        f"list; one retry then gets the answer, so 2 calls, but the app made {len(rows)}")
     for (paper_id, kind, code, what), result in zip(jobs, results, strict=True):
         response, rows = answer_and_calls(evidence, f"{kind} of {paper_id}", paper_id, result)
         assert len(rows) == 1, (

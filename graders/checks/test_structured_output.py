@@ -177,11 +177,12 @@ def test_persistently_broken_output_is_an_honest_502(app, fake, evidence, contra
 
 
 @check(exercise="structured-output", tag="correctness", points=2, time_limit_s=25,
-       clauses=("structured-output.text-honesty", "structured-output.text-reask-then-502"))
+       clauses=("structured-output.text-honesty", "structured-output.text-reask-then-502",
+                "structured-output.reask-limit", "cost.reask-limit-any-answer"))
 def test_summaries_and_answers_are_never_empty_or_refused(app, fake, evidence, contract):
     """A refused summary or an empty answer, once, is asked again and answered with the real
-    text; when every reply is empty or refused, the user gets 502 llm_invalid_output, never a 200
-    with an empty text."""
+    text; when every reply is empty or refused, the user gets 502 llm_invalid_output after at most
+    3 generations, never a 200 with an empty text."""
     once_summary, once_answer, always_summary, always_answer = "P0071", "P0072", "P0073", "P0074"
     script(fake, [rule(fault("refusal"), times=1, paper_id=once_summary),
                   rule(fault("empty_content"), times=1, paper_id=once_answer),
@@ -219,3 +220,7 @@ def test_summaries_and_answers_are_never_empty_or_refused(app, fake, evidence, c
         problem = honest_error(response, "llm_invalid_output")
         assert problem is None, (
             f"{label} of {paper_id}, when every reply is empty or refused, {problem}")
+        generations = len(calls(evidence.ledger(), paper_id))
+        assert generations <= contract["max_generations"], (
+            f"{label} of {paper_id}: every reply was empty or refused, and the app asked "
+            f"{generations} times; at most {contract['max_generations']} generations are allowed")
