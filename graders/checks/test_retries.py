@@ -8,6 +8,7 @@ never hides a retry, no check lets more than four calls fail in a row unless tha
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -150,16 +151,21 @@ def test_non_transient_failures_are_never_retried(app, fake, evidence, contract)
 
 @check(exercise="retries", tag="retries", points=3, time_limit_s=20, fresh_app=True,
        clauses=("retries.retry-after-honoured", "retries.lower-bound-slack",
-                "retries.wait-past-deadline-gives-up", "retries.row-rate-limited"))
+                "retries.wait-past-deadline-gives-up", "retries.row-rate-limited",
+                "retries.waiting-never-blocks"))
 def test_retry_after_is_honoured_or_the_request_fails_at_once(app, fake, evidence, contract):
     """A 429 with retry-after-ms 400 is retried no sooner than 400 ms later; a 429 asking for 10 s,
-    which does not fit in the deadline, is answered 429 rate_limited at once, without a retry."""
-    waits, too_long = "P0131", "P0132"
+    which does not fit in the deadline, is answered 429 rate_limited at once, without a retry; and
+    while a request waits out a 2 s retry-after, another request is answered within 1 s."""
+    waits, too_long, patient, other = "P0131", "P0132", "P0133", "P0134"
     script(fake, [rule(fault("http_error", status=429, retry_after_ms=400), times=1, paper_id=waits),
                   rule(fault("http_error", status=429, retry_after_ms=10_000), times=None,
-                       paper_id=too_long)])
+                       paper_id=too_long),
+                  rule(fault("http_error", status=429, retry_after_ms=2000), times=1, paper_id=patient)])
     evidence.injected(f"extraction of {waits}: one 429 with retry-after-ms 400 (retry-after 1); "
-                      f"extraction of {too_long}: 429 with retry-after-ms 10000 on every call")
+                      f"extraction of {too_long}: 429 with retry-after-ms 10000 on every call; then "
+                      f"extraction of {patient}: one 429 with retry-after-ms 2000, and 0.6 s later a "
+                      f"healthy extraction of {other}")
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     first, second = run_all([lambda: _request(app, "extraction", waits, limit_s),
                              lambda: _request(app, "extraction", too_long, limit_s)])
@@ -186,6 +192,20 @@ def test_retry_after_is_honoured_or_the_request_fails_at_once(app, fake, evidenc
     assert second.elapsed_s <= 2.0, (
         f"extraction of {too_long} took {second.elapsed_s:.1f} s to give up: a wait that cannot fit in "
         "the deadline should fail the request at once")
+
+    def later() -> Any:
+        time.sleep(0.6)
+        return _request(app, "extraction", other, limit_s)
+
+    waiting, meanwhile = run_all([lambda: _request(app, "extraction", patient, limit_s), later])
+    waiting, meanwhile = answered(waiting), answered(meanwhile)
+    evidence.observed(f"{patient}: {shown(waiting)}; {attempts_text(calls(evidence.ledger(), patient))}")
+    evidence.observed(f"{other}, sent while {patient} waited: {shown(meanwhile)} in "
+                      f"{meanwhile.elapsed_s:.2f} s")
+    assert meanwhile.status == 200, f"extraction of {other} (healthy) answered {shown(meanwhile)}"
+    assert meanwhile.elapsed_s <= 1.0, (
+        f"a healthy extraction took {meanwhile.elapsed_s:.2f} s while another request waited out a "
+        "2 s retry-after: the wait blocks the app (a blocking sleep?) instead of only that request")
 
 
 @check(exercise="retries", tag="parsing", points=2, time_limit_s=25, fresh_app=True,
