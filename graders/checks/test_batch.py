@@ -7,6 +7,7 @@ may open the app's circuit breakers (app-wide state), which must not spoil the o
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -21,6 +22,7 @@ from graders.checks.scenario import (
     item_code,
     paper_range,
     rule,
+    run_all,
     script,
     shown,
     status_text,
@@ -184,12 +186,14 @@ def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
 
 
 @check(exercise="batch", tag="timeouts", points=3, time_limit_s=30,
-       clauses=("batch.deadline", "batch.unfinished-llm-timeout", "retries.batch-item-deadline"))
+       clauses=("batch.deadline", "batch.unfinished-llm-timeout", "retries.batch-item-deadline",
+                "batch.others-dont-wait"))
 def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, contract):
     """20 papers whose first reply is empty (a summary needs a second call) and every call takes
     1.1 s: with 4 calls in flight the work takes at least 11 s, so the batch answers at its 8.0 s
     deadline with the items that finished, every other one an honest error (llm_timeout), and
-    the unfinished items' calls closed. Per-item deadlines alone answer after 11 s at the soonest."""
+    the unfinished items' calls closed. Per-item deadlines alone answer after 11 s at the soonest.
+    Meanwhile, an extraction sent 1 s into the batch is answered within 2 s: it does not wait."""
     deadline_s = contract["batch_deadline_s"]
     papers = paper_range(141, contract["max_batch_size"])
     slow = fault("latency", delay_ms=1100)
@@ -197,7 +201,15 @@ def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, c
            + [rule(slow, times=None, task="summary")])
     evidence.injected(f"a batch of {len(papers)} papers; every summary call takes 1.1 s, and each "
                       "paper's first reply is empty")
-    response = answered(_batch(app, papers, contract))
+    def meanwhile() -> Any:
+        time.sleep(1.0)
+        return app.post("/extractions", {"paper_id": "P0199"}, timeout_s=contract["batch_deadline_s"])
+
+    response, other = (answered(r) for r in run_all([lambda: _batch(app, papers, contract), meanwhile]))
+    evidence.observed(f"an extraction of P0199 sent 1 s into the batch: {shown(other)}")
+    assert other.status == 200 and other.elapsed_s <= 2.0, (
+        f"an extraction sent while the batch ran answered {shown(other)}: other requests must not "
+        "wait for a batch")
     items = _items(response, papers)
     codes = Counter(item.get("status") if item.get("status") == "ok" else item_code(item) for item in items)
     evidence.observed(f"{shown(response)}; items: {dict(codes)}")

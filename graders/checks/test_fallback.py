@@ -85,11 +85,13 @@ def test_no_fallback_after_a_rejection_or_unusable_output(app, fake, evidence, c
 
 @check(exercise="fallback", tag="fallback", points=4, time_limit_s=40, fresh_app=True,
        clauses=("fallback.summaries-fall-back", "fallback.unavailable-exhausted", "fallback.say-so",
-                "fallback.within-deadline", "fallback.secondary-config"))
+                "fallback.within-deadline", "fallback.secondary-config",
+                "fallback.attempt-cap"))
 def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contract):
     """With the primary failing every call (503, a reset connection, 429), a summary and a batch
     item are written by the secondary within the deadline and say so (provider anthropic,
-    fallback true, the secondary's model), while a healthy batch item stays on the primary."""
+    fallback true, the secondary's model), after at most 4 attempts at the primary, while a healthy
+    batch item stays on the primary."""
     deadline_s = contract["deadline_s"]
     cases = [("P0151", fault("http_error", status=503)), ("P0152", fault("reset")),
              ("P0153", fault("http_error", status=429, retry_after_ms=50)),
@@ -110,6 +112,10 @@ def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contr
             "falling back to the secondary")
         problem = _fallback_problem(response.json, paper_id, rows)
         assert problem is None, f"summary of {paper_id} with the primary down: {problem}"
+        primary = [r for r in rows if r["provider"] == "openai"]
+        assert len(primary) <= contract["max_attempts"], (
+            f"summary of {paper_id}: {len(primary)} attempts at the primary for one user request; "
+            f"at most {contract['max_attempts']} are allowed, then the secondary")
         assert response.elapsed_s <= limit_s, f"summary of {paper_id} took {response.elapsed_s:.1f} s"
         _heal(app)
     batch = answered(app.post("/summaries/batch", {"paper_ids": ["P0154", "P0155"]},
@@ -159,20 +165,24 @@ def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, c
 
 @check(exercise="fallback", tag="fallback", points=4, time_limit_s=30, fresh_app=True,
        clauses=("fallback.extractions-answers-never", "fallback.give-up-last-provider",
-                "fallback.row-unavailable", "fallback.row-rate-limited"))
+                "fallback.row-unavailable", "fallback.row-rate-limited", "fallback.other-status"))
 def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
     """With the primary down, an extraction and an answer are 503 llm_unavailable without a call
     to the secondary; an extraction the primary rate-limits on every call is 429 rate_limited,
-    without one either; with both providers down, a summary is 503 llm_unavailable too."""
+    without one either; an extraction answered 501 (a status on neither list) is 503
+    llm_unavailable after one call; with both providers down, a summary is 503 llm_unavailable
+    too."""
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     down = fault("http_error", status=503)
     script(fake, [rule(down, times=None, paper_id="P0161", provider="openai"),
                   rule(down, times=None, paper_id="P0162", provider="openai"),
                   rule(down, times=None, paper_id="P0163"),
                   rule(fault("http_error", status=429, retry_after_ms=50), times=None, paper_id="P0165",
-                       provider="openai")])
+                       provider="openai"),
+                  rule(fault("http_error", status=501), times=None, paper_id="P0166", provider="openai")])
     evidence.injected("the primary answers 503 to every call about P0161 (extraction) and P0162 "
-                      "(answer), 429 with retry-after-ms 50 to every call about P0165 (extraction); "
+                      "(answer), 429 with retry-after-ms 50 to every call about P0165 (extraction), "
+                      "501 to every call about P0166 (extraction); "
                       "both providers answer 503 to every summary call about P0163; one request at a "
                       "time, a healthy extraction in between")
     jobs = [("extraction", "P0161",
@@ -181,7 +191,9 @@ def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
              lambda: app.post("/answers", {"question": "What did it find?", "paper_ids": ["P0162"]},
                               timeout_s=limit_s)),
             ("extraction", "P0165",
-             lambda: app.post("/extractions", {"paper_id": "P0165"}, timeout_s=limit_s))]
+             lambda: app.post("/extractions", {"paper_id": "P0165"}, timeout_s=limit_s)),
+            ("extraction", "P0166",
+             lambda: app.post("/extractions", {"paper_id": "P0166"}, timeout_s=limit_s))]
     for kind, paper_id, job in jobs:
         response = answered(job())
         rows = calls(evidence.ledger(), paper_id)
@@ -193,6 +205,10 @@ def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
         code = "rate_limited" if paper_id == "P0165" else "llm_unavailable"
         problem = honest_error(response, code)
         assert problem is None, f"{kind} of {paper_id} with the primary down {problem}"
+        if paper_id == "P0166":
+            assert len(rows) == 1, (
+                f"extraction of P0166: a 501 is on neither list, so it is not retried; the app made "
+                f"{len(rows)} calls")
         _heal(app)
     response = answered(_summary(app, "P0163", limit_s))
     rows = calls(evidence.ledger(), "P0163")
