@@ -45,6 +45,8 @@ UNCHECKED = {
     "structured-output.wrong-type-not-repaired":
         "the fake's schema_drift has no float (1024.0), zero or boolean sample_size variant",
     "streaming.other-finish-reason": "the fake's streams have no finish_reason 'length' fault",
+    "citations.no-citations-empty-list": "the fake's answers always cite every source; no fault "
+                                         "removes the markers",
     # Promises a check could prove with the fake as it is; not written yet.
     "streaming.refusal": "needs a refusal scripted on every stream call",
     "streaming.break-before-text": "needs a disconnect after 0 chunks on every stream call",
@@ -54,8 +56,6 @@ UNCHECKED = {
     "structured-output.reask-deadline": "needs slow invalid replies so that the third runs out of time",
     "structured-output.reasks-not-retries": "needs re-asks with the retry budget drained",
     "batch.cap-per-batch": "permits an app-wide cap as well as one per batch: nothing to catch",
-    "citations.no-citations-empty-list": "needs an answer scripted to cite nothing",
-    "cost.attempt-cap": "needs unusable replies and transient failures mixed past 4 calls",
     "cost.budget-or-deadline": "permits either code: there is nothing to catch",
     "fallback.both-open": "needs both providers' breakers opened, then a timed summary",
     "fallback.breaker-resets": "needs 4 failures, a success, then 4 failures without opening",

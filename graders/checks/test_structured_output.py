@@ -154,26 +154,33 @@ def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
        clauses=("structured-output.reask-limit", "structured-output.reask-is-attempt",
                 "structured-output.values-from-reply",
                 "structured-output.unreadable-200-not-a-generation",
-                "structured-output.unreadable-200-last-failure"))
+                "structured-output.unreadable-200-last-failure", "cost.attempt-cap"))
 def test_persistently_broken_output_is_an_honest_502(app, fake, evidence, contract):
     """When every reply is cut short, missing a key, refused or empty, the extraction is 502
     llm_invalid_output after at most 3 generations (never a guessed value); when every reply is a
     200 with an empty body, it is 502 llm_invalid_output too, after at most 4 calls (retries, if the
-    app retries those; an unreadable body is no generation to re-ask)."""
+    app retries those; an unreadable body is no generation to re-ask); and after two 503s then
+    replies cut short, the re-asks share the 4 attempts with the retries: 502 after at most 4 calls."""
     generations = contract["max_generations"]
     cases = dict(zip(UNREPAIRABLE, ["P0066", "P0067", "P0068", "P0069"], strict=True))
     cases["empty_body"] = "P0070"
     faults = {**UNREPAIRABLE, "empty_body": fault("empty_body")}
-    script(fake, [rule(faults[name], times=None, paper_id=p) for name, p in cases.items()])
+    mixed = "P0075"
+    script(fake, [rule(faults[name], times=None, paper_id=p) for name, p in cases.items()]
+           + [rule(fault("http_error", status=503), times=2, paper_id=mixed),
+              rule(fault("json_truncated"), times=None, paper_id=mixed)])
+    cases["503_twice_then_json_truncated"] = mixed
     evidence.injected("every extraction reply: " + ", ".join(f"{n} ({p})" for n, p in cases.items()))
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
         problem = honest_error(response, "llm_invalid_output")
         assert problem is None, f"extraction of {paper_id} when every reply has {name} {problem}"
-        allowed = contract["max_attempts"] if name == "empty_body" else generations
+        by_attempts = paper_id in ("P0070", mixed)
+        allowed = contract["max_attempts"] if by_attempts else generations
         assert len(rows) <= allowed, (
             f"extraction of {paper_id}: {len(rows)} calls for replies with {name}; at most {allowed} "
-            + ("attempts are allowed" if name == "empty_body" else "generations are allowed"))
+            + ("attempts (first calls, retries and re-asks) are allowed" if by_attempts
+               else "generations are allowed"))
 
 
 @check(exercise="structured-output", tag="correctness", points=2, time_limit_s=25,
