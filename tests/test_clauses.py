@@ -48,8 +48,6 @@ UNCHECKED = {
     "citations.no-citations-empty-list": "the fake's answers always cite every source; no fault "
                                          "removes the markers",
     # Promises a check could prove with the fake as it is; not written yet.
-    "streaming.refusal": "needs a refusal scripted on every stream call",
-    "streaming.break-before-text": "needs a disconnect after 0 chunks on every stream call",
     "retries.retry-after-ms-wins": "telling a 400 ms wait from a 1 s one needs an upper bound "
                                    "too tight for a loaded machine",
     "retries.reasks-no-budget": "needs re-asks with the retry budget drained",

@@ -231,18 +231,26 @@ def test_leaving_user_closes_the_upstream_stream(app, fake, evidence):
 
 @check(exercise="streaming", tag="retries", points=2, time_limit_s=25,
        clauses=("streaming.retries-before-text", "streaming.before-stream-codes",
-                "streaming.primary-only", "fallback.stream-never"))
+                "streaming.primary-only", "fallback.stream-never",
+                "streaming.refusal", "streaming.break-before-text"))
 def test_failures_before_the_first_text_are_retried_or_reported(app, fake, evidence, contract):
     """Before any text reached the user: one 503 is retried and the stream completes; a 400 ends
-    the stream with error llm_rejected after one call; a 503 on every call ends it with error
+    the stream with error llm_rejected after one call; a refusal on every call ends it with error
+    llm_invalid_output, and a connection dropped before the first chunk on every call with error
+    llm_incomplete, each after at most 4 calls; a 503 on every call ends it with error
     llm_unavailable after at most 4 calls, none to the secondary provider."""
     cap = contract["max_attempts"]
     once, rejected, down = "P0131", "P0132", "P0133"
+    refused, dropped, healthy = "P0134", "P0135", "P0136"
     script(fake, [rule(fault("http_error", status=503), times=1, paper_id=once),
                   rule(fault("http_error", status=400), times=None, paper_id=rejected),
-                  rule(fault("http_error", status=503), times=None, paper_id=down)])
-    evidence.injected(f"streams: {once} fails once with 503; {rejected} gets 400 on every call; {down} "
-                      "gets 503 on every call (any provider); one at a time")
+                  rule(fault("http_error", status=503), times=None, paper_id=down),
+                  rule(fault("refusal"), times=None, paper_id=refused),
+                  rule(fault("disconnect", after_chunks=0), times=None, paper_id=dropped)])
+    evidence.injected(f"streams: {once} fails once with 503; {rejected} gets 400 on every call; "
+                      f"{refused} is refused on every call; {dropped}'s connection drops before the "
+                      f"first chunk on every call; {healthy} is healthy (no breaker stays counting); "
+                      f"{down} gets 503 on every call (any provider); one at a time")
     events = answered(_stream(app, once))
     rows = calls(evidence.ledger(), once)
     evidence.observed(f"{once}: {_describe(events)}; {attempts_text(rows)}")
@@ -250,11 +258,16 @@ def test_failures_before_the_first_text_are_retried_or_reported(app, fake, evide
     assert stream_ending(events) == ("done", None) and problem is None, (
         f"a stream whose first call failed with a 503 should be retried and complete; it ended "
         f"{stream_ending(events)} and {problem or 'the summary was whole'}")
-    for paper_id, code, allowed in ((rejected, "llm_rejected", 1), (down, "llm_unavailable", cap)):
+    cases = ((rejected, "llm_rejected", 1, "got 400"), (refused, "llm_invalid_output", cap, "was refused"),
+             (dropped, "llm_incomplete", cap, "dropped before the first chunk"),
+             (healthy, None, 1, "was healthy"), (down, "llm_unavailable", cap, "got 503"))
+    for paper_id, code, allowed, what in cases:
         events = answered(_stream(app, paper_id, timeout_s=contract["first_event_s"] + 4.0))
         rows = calls(evidence.ledger(), paper_id)
         evidence.observed(f"{paper_id}: {_describe(events)}; {attempts_text(rows)}")
-        _ends_with_error(events, code, f"a stream whose every call got {'400' if allowed == 1 else '503'}")
+        if code is None:
+            continue
+        _ends_with_error(events, code, f"a stream whose every call {what}")
         assert 1 <= len(rows) <= allowed, (
             f"stream of {paper_id}: {len(rows)} calls to the model; at most {allowed} allowed")
         assert all(r["provider"] == "openai" for r in rows), (
