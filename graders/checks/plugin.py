@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from graders.clauses import load_contracts
 from graders.harness.errors import CheckTimeout, GradingError, verdict_of
 from graders.harness.inner import context as ctx_module
 from graders.harness.inner.client import AppClient
@@ -61,18 +62,27 @@ class CheckSpec:
     levels: tuple[str, ...] = LEVELS
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     fresh_app: bool = False
+    clauses: tuple[str, ...] = ()  # the brief's clauses it proves (ids in exercises/*/clauses.toml)
 
 
 def check(*, exercise: str, tag: str, points: float, levels: tuple[str, ...] = LEVELS,
-          time_limit_s: float = DEFAULT_TIME_LIMIT_S, fresh_app: bool = False) -> Callable[[F], F]:
-    """Declare a test function a check. Raises ValueError at import for an invalid declaration."""
+          time_limit_s: float = DEFAULT_TIME_LIMIT_S, fresh_app: bool = False,
+          clauses: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Declare a test function a check. Raises ValueError at import for an invalid declaration.
+
+    ``clauses``: the ids of the brief's clauses the check proves (see :mod:`graders.clauses`);
+    a failed check's report quotes them.
+    """
     if tag not in TAGS:
         raise ValueError(f"check tag {tag!r} is not one of {TAGS}")
     if not set(levels) <= set(LEVELS) or not levels:
         raise ValueError(f"check levels {levels!r} must be a non-empty subset of {LEVELS}")
     if points <= 0 or time_limit_s <= 0:
         raise ValueError("check points and time_limit_s must be positive")
-    spec = CheckSpec(exercise, tag, float(points), tuple(levels), float(time_limit_s), fresh_app)
+    if isinstance(clauses, str) or not all(isinstance(c, str) and c for c in clauses):
+        raise ValueError(f"check clauses {clauses!r} must be a tuple of clause ids")
+    spec = CheckSpec(exercise, tag, float(points), tuple(levels), float(time_limit_s), fresh_app,
+                     tuple(clauses))
 
     def decorate(function: F) -> F:
         setattr(function, _SPEC_ATTR, spec)
@@ -143,7 +153,7 @@ def _record(item: pytest.Item, spec: CheckSpec | None, **fields: Any) -> CheckRe
         return CheckRecord(item.nodeid, item.name, exercise="?", tag="correctness", points=0.0,
                            doc=doc.strip(), **fields)
     return CheckRecord(item.nodeid, item.name, spec.exercise, spec.tag, spec.points, spec.levels,
-                       doc=" ".join(doc.split()), **fields)
+                       doc=" ".join(doc.split()), clauses=spec.clauses, **fields)
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
@@ -250,15 +260,12 @@ def truth() -> Callable[[str], Any]:
 @pytest.fixture
 def contract(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The check's exercise's ``[contract]`` table; for ``soak``, every exercise's, merged."""
-    from faultfirst.catalogue import load_catalogue
-
     spec = spec_of(request.node)
-    catalogue = load_catalogue(EXERCISES_DIR)
     merged: dict[str, Any] = {}
-    for exercise in catalogue:
-        if spec is not None and (spec.exercise == exercise.slug or spec.exercise == SOAK):
-            for key, value in exercise.contract.items():
-                merged.setdefault(key, list(value) if isinstance(value, tuple) else value)
+    for slug, table in load_contracts(EXERCISES_DIR).items():
+        if spec is not None and (spec.exercise == slug or spec.exercise == SOAK):
+            for key, value in table.items():
+                merged.setdefault(key, value)
     return merged
 
 

@@ -7,6 +7,7 @@ may open the app's circuit breakers (app-wide state), which must not spoil the o
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -21,6 +22,7 @@ from graders.checks.scenario import (
     item_code,
     paper_range,
     rule,
+    run_all,
     script,
     shown,
     status_text,
@@ -66,7 +68,8 @@ def _overlap(rows: list[dict[str, Any]]) -> list[int]:
     return counts
 
 
-@check(exercise="batch", tag="correctness", points=2, time_limit_s=20)
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=20,
+       clauses=("batch.size-limits",))
 def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, contract):
     """An empty list, 21 ids, or a string instead of a list is 400 bad_request, with no model call."""
     script(fake)
@@ -85,7 +88,8 @@ def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, 
     assert not rows, f"invalid batches reached the model ({len(rows)} calls)"
 
 
-@check(exercise="batch", tag="concurrency", points=4, time_limit_s=30)
+@check(exercise="batch", tag="concurrency", points=4, time_limit_s=30,
+       clauses=("batch.in-flight-cap", "batch.items-in-order", "batch.ok-only-with-summary"))
 def test_batch_calls_run_in_parallel_within_the_cap(app, fake, evidence, contract):
     """12 papers whose every call takes 300 ms: the calls overlap (at least 2 in flight) but never
     more than 4 at once, and every item is the right summary."""
@@ -108,7 +112,8 @@ def test_batch_calls_run_in_parallel_within_the_cap(app, fake, evidence, contrac
     assert not wrong, f"{len(wrong)} item(s) are not the right summary: {wrong[0]}"
 
 
-@check(exercise="batch", tag="concurrency", points=2, time_limit_s=30)
+@check(exercise="batch", tag="concurrency", points=2, time_limit_s=30,
+       clauses=("batch.sliding-window", "batch.items-in-order"))
 def test_a_free_slot_is_used_at_once(app, fake, evidence, contract):
     """12 papers, every fourth slow (600 ms) and the rest fast (100 ms): with a sliding window of 4
     the batch takes about 0.8 s of model time; in fixed groups of 4 it would take 1.8 s."""
@@ -132,7 +137,8 @@ def test_a_free_slot_is_used_at_once(app, fake, evidence, contract):
         "as a call finishes takes about 0.8 s (waiting for a whole group of 4 takes 1.8 s)")
 
 
-@check(exercise="batch", tag="cost", points=1, time_limit_s=20)
+@check(exercise="batch", tag="cost", points=1, time_limit_s=20,
+       clauses=("batch.usage-sum", "cost.batch-usage"))
 def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
     """The batch's usage is the sum of what every call made for it reported."""
     papers = paper_range(91, 3)
@@ -147,7 +153,9 @@ def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
     assert problem is None, f"the batch's {problem}"
 
 
-@check(exercise="batch", tag="timeouts", points=4, time_limit_s=30)
+@check(exercise="batch", tag="timeouts", points=4, time_limit_s=30,
+       clauses=("batch.deadline", "batch.unfinished-llm-timeout", "batch.one-failure-never-fails-batch",
+                "batch.items-in-order", "retries.batch-item-deadline"))
 def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
     """8 papers, one of which hangs on every call (any provider): the batch still answers within
     8.0 s, that item is an honest error (llm_timeout), the 7 others are their summaries, and the
@@ -177,12 +185,15 @@ def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
         "calls must be closed")
 
 
-@check(exercise="batch", tag="timeouts", points=3, time_limit_s=30)
+@check(exercise="batch", tag="timeouts", points=3, time_limit_s=30,
+       clauses=("batch.deadline", "batch.unfinished-llm-timeout", "retries.batch-item-deadline",
+                "batch.others-dont-wait"))
 def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, contract):
     """20 papers whose first reply is empty (a summary needs a second call) and every call takes
     1.1 s: with 4 calls in flight the work takes at least 11 s, so the batch answers at its 8.0 s
     deadline with the items that finished, every other one an honest error (llm_timeout), and
-    the unfinished items' calls closed. Per-item deadlines alone answer after 11 s at the soonest."""
+    the unfinished items' calls closed. Per-item deadlines alone answer after 11 s at the soonest.
+    Meanwhile, an extraction sent 1 s into the batch is answered within 2 s: it does not wait."""
     deadline_s = contract["batch_deadline_s"]
     papers = paper_range(141, contract["max_batch_size"])
     slow = fault("latency", delay_ms=1100)
@@ -190,7 +201,15 @@ def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, c
            + [rule(slow, times=None, task="summary")])
     evidence.injected(f"a batch of {len(papers)} papers; every summary call takes 1.1 s, and each "
                       "paper's first reply is empty")
-    response = answered(_batch(app, papers, contract))
+    def meanwhile() -> Any:
+        time.sleep(1.0)
+        return app.post("/extractions", {"paper_id": "P0199"}, timeout_s=contract["batch_deadline_s"])
+
+    response, other = (answered(r) for r in run_all([lambda: _batch(app, papers, contract), meanwhile]))
+    evidence.observed(f"an extraction of P0199 sent 1 s into the batch: {shown(other)}")
+    assert other.status == 200 and other.elapsed_s <= 2.0, (
+        f"an extraction sent while the batch ran answered {shown(other)}: other requests must not "
+        "wait for a batch")
     items = _items(response, papers)
     codes = Counter(item.get("status") if item.get("status") == "ok" else item_code(item) for item in items)
     evidence.observed(f"{shown(response)}; items: {dict(codes)}")
@@ -213,16 +232,20 @@ def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, c
         "be closed")
 
 
-@check(exercise="batch", tag="correctness", points=2, time_limit_s=25, fresh_app=True)
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=25, fresh_app=True,
+       clauses=("batch.unknown-id-is-an-item", "batch.error-item-code",
+                "batch.one-failure-never-fails-batch", "batch.ok-only-with-summary",
+                "batch.items-follow-summary-rules", "batch.repeated-ids"))
 def test_each_item_has_its_own_status(app, fake, evidence, contract):
     """A batch with an unknown id, a paper the provider rejects (400) and a paper both providers
     fail (503) answers 200: those items are errors with not_found, llm_rejected and
-    llm_unavailable, the healthy items are their summaries, and no item is "ok" without one."""
-    papers = ["P0081", "P9999", "P0082", "P0083", "P0084"]
+    llm_unavailable, the healthy items are their summaries, and no item is "ok" without one. A
+    repeated id gets an item, and a call, of its own each time."""
+    papers = ["P0081", "P9999", "P0082", "P0083", "P0084", "P0081"]
     script(fake, [rule(fault("http_error", status=400), times=None, paper_id="P0082"),
                   rule(fault("http_error", status=503), times=None, paper_id="P0083")])
     evidence.injected("a batch of P0081 (healthy), P9999 (no such paper), P0082 (every call 400), "
-                      "P0083 (every call 503, any provider), P0084 (healthy)")
+                      "P0083 (every call 503, any provider), P0084 (healthy), P0081 again")
     response = answered(_batch(app, papers, contract))
     items = _items(response, papers)
     rows = evidence.ledger()
@@ -243,3 +266,7 @@ def test_each_item_has_its_own_status(app, fake, evidence, contract):
             problem = summary_problem(item, paper_id) if item.get("status") == "ok" else \
                 f"status {item.get('status')!r}"
             assert problem is None, f"healthy item {paper_id}: {problem}"
+    repeated = calls(rows, "P0081")
+    assert len(repeated) >= 2, (
+        f"P0081 is asked for twice, so it gets two items and a summary call for each; the app made "
+        f"{len(repeated)} call(s) for it")

@@ -29,7 +29,9 @@ def _ask(app: Any, paper_ids: list[str], limit_s: float) -> Any:
     return app.post("/answers", {"question": QUESTION, "paper_ids": paper_ids}, timeout_s=limit_s)
 
 
-@check(exercise="citations", tag="correctness", points=4, time_limit_s=20)
+@check(exercise="citations", tag="correctness", points=4, time_limit_s=20,
+       clauses=("citations.numbering", "citations.marker-definition", "citations.valid-marker",
+                "citations.one-per-marker-in-order", "citations.rest-unchanged"))
 def test_each_marker_cites_the_paper_it_stands_for(app, fake, evidence):
     """Answers over 1, 3 and 12 sources: every citation maps [n] to paper_ids[n-1], each source
     once, in order of first use, and the answer text is the model's, unchanged."""
@@ -48,7 +50,8 @@ def test_each_marker_cites_the_paper_it_stands_for(app, fake, evidence):
         assert problem is None, f"answer over {len(ids)} source(s) {ids[0]}..: {problem}"
 
 
-@check(exercise="citations", tag="correctness", points=4, time_limit_s=20)
+@check(exercise="citations", tag="correctness", points=4, time_limit_s=20,
+       clauses=("citations.invalid-removed", "citations.valid-marker", "citations.rest-unchanged"))
 def test_markers_to_sources_not_given_are_removed(app, fake, evidence):
     """When the model cites sources that were not given ([4] and [5] over three papers, [2] over
     one, [13]..[15] over twelve), those markers vanish from the answer and the citations; every
@@ -78,7 +81,8 @@ def test_markers_to_sources_not_given_are_removed(app, fake, evidence):
         assert problem is None, f"answer over {len(ids)} source(s) with {extra} invalid marker(s): {problem}"
 
 
-@check(exercise="citations", tag="correctness", points=2, time_limit_s=20)
+@check(exercise="citations", tag="correctness", points=2, time_limit_s=20,
+       clauses=("citations.bad-request", "citations.unknown-paper"))
 def test_bad_questions_are_refused_before_any_model_call(app, fake, evidence, contract):
     """An empty question, no paper ids, a missing field or a non-list is 400 bad_request; an
     unknown paper id is 404 not_found; none of them reaches the model."""

@@ -53,7 +53,8 @@ def _each_with_usage(evidence: Any, jobs: list[tuple[str, str, Callable[[], Any]
         yield kind, paper_id, *answer_and_calls(evidence, kind, paper_id, result, _with_usage)
 
 
-@check(exercise="cost", tag="correctness", points=1, time_limit_s=20)
+@check(exercise="cost", tag="correctness", points=1, time_limit_s=20,
+       clauses=("cost.budget-validation",))
 def test_invalid_token_budgets_are_refused(app, fake, evidence):
     """A token_budget that is not a positive whole number (0, -5, "abc", 1.5) is 400 bad_request on
     every LLM endpoint, before any model call."""
@@ -76,7 +77,8 @@ def test_invalid_token_budgets_are_refused(app, fake, evidence):
     assert not rows, f"requests with an invalid token_budget reached the model ({len(rows)} calls)"
 
 
-@check(exercise="cost", tag="cost", points=2, time_limit_s=20)
+@check(exercise="cost", tag="cost", points=2, time_limit_s=20,
+       clauses=("cost.usage-on-success", "cost.total-is-sum", "cost.provider-usage-names"))
 def test_usage_matches_the_providers_count(app, fake, evidence):
     """On a healthy model, a summary, an extraction and an answer each report exactly the tokens
     the provider billed for their call, and total = input + output."""
@@ -92,7 +94,8 @@ def test_usage_matches_the_providers_count(app, fake, evidence):
         assert problem is None, f"the {kind}'s {problem}"
 
 
-@check(exercise="cost", tag="cost", points=3, time_limit_s=20)
+@check(exercise="cost", tag="cost", points=3, time_limit_s=20,
+       clauses=("cost.usage-every-call", "cost.no-usage-adds-nothing"))
 def test_usage_counts_retries_and_re_asks(app, fake, evidence):
     """An extraction re-asked after a reply cut at the length limit, a summary retried after a
     503, and an answer re-asked after an empty reply each report the tokens of every call."""
@@ -111,7 +114,8 @@ def test_usage_counts_retries_and_re_asks(app, fake, evidence):
         assert problem is None, f"the {kind} of {paper_id} (after a failed first call): {problem}"
 
 
-@check(exercise="cost", tag="cost", points=3, time_limit_s=20)
+@check(exercise="cost", tag="cost", points=3, time_limit_s=20,
+       clauses=("cost.batch-usage", "cost.stream-usage", "streaming.done-usage"))
 def test_batch_and_stream_usage(app, fake, evidence):
     """A batch reports the tokens of all its calls (a retried item included); a stream's done
     event reports the usage the provider gave for the stream (which the app must ask for)."""
@@ -138,7 +142,9 @@ def test_batch_and_stream_usage(app, fake, evidence):
     assert problem is None, f"the stream's done event: {problem}"
 
 
-@check(exercise="cost", tag="cost", points=3, time_limit_s=25)
+@check(exercise="cost", tag="cost", points=3, time_limit_s=25,
+       clauses=("cost.budget-stops-calls", "cost.first-call-always", "cost.reask-limit",
+                "cost.budget-default"))
 def test_budget_stops_re_asks(app, fake, evidence, contract):
     """With every extraction reply cut short: a budget of 1 token gets one call then 402
     budget_exceeded; a budget just above one call's tokens gets one re-ask, then 402; the default
@@ -177,7 +183,8 @@ def test_budget_stops_re_asks(app, fake, evidence, contract):
         f"made {len(rows)} calls")
 
 
-@check(exercise="cost", tag="cost", points=1, time_limit_s=20)
+@check(exercise="cost", tag="cost", points=1, time_limit_s=20,
+       clauses=("cost.batch-item-budget", "cost.first-call-always", "cost.success-over-budget-used"))
 def test_batch_items_have_the_batch_budget(app, fake, evidence):
     """In a batch with token_budget 1, an item whose reply is refused gets budget_exceeded after
     one call, while a healthy item is still summarised: the batch answers 200."""
@@ -198,7 +205,8 @@ def test_batch_items_have_the_batch_budget(app, fake, evidence):
     assert items[1].get("status") == "ok", "the healthy item P0182 was not summarised"
 
 
-@check(exercise="cost", tag="cost", points=2, time_limit_s=20, fresh_app=True)
+@check(exercise="cost", tag="cost", points=2, time_limit_s=20, fresh_app=True,
+       clauses=("cost.usage-every-call", "cost.provider-usage-names"))
 def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence, contract):
     """A summary whose first primary reply is empty (billed) and whose later primary calls fail
     (503) reports, if the secondary writes it, the tokens of both providers; without a secondary

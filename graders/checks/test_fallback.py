@@ -16,7 +16,6 @@ from typing import Any
 from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
-    LOWER_BOUND_SLACK_S,
     answer_and_calls,
     answered,
     attempts_text,
@@ -61,7 +60,8 @@ def _fallback_problem(body: Any, paper_id: str, rows: list[dict[str, Any]]) -> s
     return None
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20,
+       clauses=("fallback.rejected-no-fallback", "fallback.bad-output-no-fallback", "fallback.row-rejected"))
 def test_no_fallback_after_a_rejection_or_unusable_output(app, fake, evidence, contract):
     """A 400 from the primary is 502 llm_rejected, an empty 200 body or a refusal on every reply
     is 502 llm_invalid_output: none of them is a reason to call the secondary."""
@@ -83,11 +83,15 @@ def test_no_fallback_after_a_rejection_or_unusable_output(app, fake, evidence, c
         assert problem is None, f"summary of {paper_id} after {injected['kind']} {problem}"
 
 
-@check(exercise="fallback", tag="fallback", points=4, time_limit_s=40, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=4, time_limit_s=40, fresh_app=True,
+       clauses=("fallback.summaries-fall-back", "fallback.unavailable-exhausted", "fallback.say-so",
+                "fallback.within-deadline", "fallback.secondary-config",
+                "fallback.attempt-cap"))
 def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contract):
     """With the primary failing every call (503, a reset connection, 429), a summary and a batch
     item are written by the secondary within the deadline and say so (provider anthropic,
-    fallback true, the secondary's model), while a healthy batch item stays on the primary."""
+    fallback true, the secondary's model), after at most 4 attempts at the primary, while a healthy
+    batch item stays on the primary."""
     deadline_s = contract["deadline_s"]
     cases = [("P0151", fault("http_error", status=503)), ("P0152", fault("reset")),
              ("P0153", fault("http_error", status=429, retry_after_ms=50)),
@@ -108,6 +112,10 @@ def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contr
             "falling back to the secondary")
         problem = _fallback_problem(response.json, paper_id, rows)
         assert problem is None, f"summary of {paper_id} with the primary down: {problem}"
+        primary = [r for r in rows if r["provider"] == "openai"]
+        assert len(primary) <= contract["max_attempts"], (
+            f"summary of {paper_id}: {len(primary)} attempts at the primary for one user request; "
+            f"at most {contract['max_attempts']} are allowed, then the secondary")
         assert response.elapsed_s <= limit_s, f"summary of {paper_id} took {response.elapsed_s:.1f} s"
         _heal(app)
     batch = answered(app.post("/summaries/batch", {"paper_ids": ["P0154", "P0155"]},
@@ -129,7 +137,8 @@ def test_summaries_fall_back_when_the_primary_is_down(app, fake, evidence, contr
     _heal(app)
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=20, fresh_app=True,
+       clauses=("fallback.unavailable-timeout", "fallback.leave-secondary-time", "fallback.within-deadline"))
 def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, contract):
     """With the primary hanging on every call, a summary still comes from the secondary, within
     the deadline (leaving the secondary enough of it)."""
@@ -154,23 +163,37 @@ def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, c
     _heal(app)
 
 
-@check(exercise="fallback", tag="fallback", points=4, time_limit_s=30, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=4, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.extractions-answers-never", "fallback.give-up-last-provider",
+                "fallback.row-unavailable", "fallback.row-rate-limited", "fallback.other-status"))
 def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
     """With the primary down, an extraction and an answer are 503 llm_unavailable without a call
-    to the secondary; with both providers down, a summary is 503 llm_unavailable too."""
+    to the secondary; an extraction the primary rate-limits on every call is 429 rate_limited,
+    without one either; an extraction answered 501 (a status on neither list) is 503
+    llm_unavailable after one call; with both providers down, a summary is 503 llm_unavailable
+    too."""
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     down = fault("http_error", status=503)
     script(fake, [rule(down, times=None, paper_id="P0161", provider="openai"),
                   rule(down, times=None, paper_id="P0162", provider="openai"),
-                  rule(down, times=None, paper_id="P0163")])
+                  rule(down, times=None, paper_id="P0163"),
+                  rule(fault("http_error", status=429, retry_after_ms=50), times=None, paper_id="P0165",
+                       provider="openai"),
+                  rule(fault("http_error", status=501), times=None, paper_id="P0166", provider="openai")])
     evidence.injected("the primary answers 503 to every call about P0161 (extraction) and P0162 "
-                      "(answer); both providers answer 503 to every summary call about P0163; one "
-                      "request at a time, a healthy extraction in between")
+                      "(answer), 429 with retry-after-ms 50 to every call about P0165 (extraction), "
+                      "501 to every call about P0166 (extraction); "
+                      "both providers answer 503 to every summary call about P0163; one request at a "
+                      "time, a healthy extraction in between")
     jobs = [("extraction", "P0161",
              lambda: app.post("/extractions", {"paper_id": "P0161"}, timeout_s=limit_s)),
             ("answer", "P0162",
              lambda: app.post("/answers", {"question": "What did it find?", "paper_ids": ["P0162"]},
-                              timeout_s=limit_s))]
+                              timeout_s=limit_s)),
+            ("extraction", "P0165",
+             lambda: app.post("/extractions", {"paper_id": "P0165"}, timeout_s=limit_s)),
+            ("extraction", "P0166",
+             lambda: app.post("/extractions", {"paper_id": "P0166"}, timeout_s=limit_s))]
     for kind, paper_id, job in jobs:
         response = answered(job())
         rows = calls(evidence.ledger(), paper_id)
@@ -179,8 +202,13 @@ def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
         assert not secondary, (
             f"{kind} of {paper_id}: extractions and answers must never come from the secondary "
             f"provider, but the app called it {len(secondary)} time(s)")
-        problem = honest_error(response, "llm_unavailable")
+        code = "rate_limited" if paper_id == "P0165" else "llm_unavailable"
+        problem = honest_error(response, code)
         assert problem is None, f"{kind} of {paper_id} with the primary down {problem}"
+        if paper_id == "P0166":
+            assert len(rows) == 1, (
+                f"extraction of P0166: a 501 is on neither list, so it is not retried; the app made "
+                f"{len(rows)} calls")
         _heal(app)
     response = answered(_summary(app, "P0163", limit_s))
     rows = calls(evidence.ledger(), "P0163")
@@ -235,7 +263,8 @@ def _extract_until_served(app: Any, fake: Any, limit_s: float, until_s: float) -
     return served
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.breaker-probe", "fallback.breaker-probe-outcome", "fallback.lower-bound-slack"))
 def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contract):
     """After the primary's breaker opened, the primary comes back: the app sends it a probe no
     sooner than the 2.0 s cooldown (and not much later), and once the probe succeeds, requests are
@@ -259,7 +288,7 @@ def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contr
                                   for r in later))
     assert later, f"the primary was back, but in {cooldown_s + 2.5:g} s the app never probed it"
     probe_s = float(later[0]["arrival_s"]) - opened_s
-    assert probe_s >= cooldown_s - LOWER_BOUND_SLACK_S, (
+    assert probe_s >= cooldown_s - contract["lower_bound_slack_s"], (
         f"the app called the primary {probe_s:.2f} s after its breaker opened, before the "
         f"{cooldown_s:g} s cooldown ended")
     assert probe_s <= cooldown_s + 1.0, (
@@ -268,7 +297,10 @@ def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contr
     assert served >= 2, "the probe succeeded, yet requests kept failing: the breaker never closed"
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True)
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.breaker-counts", "fallback.breaker-opens",
+                "fallback.unavailable-breaker-open", "fallback.breaker-app-wide",
+                "fallback.lower-bound-slack"))
 def test_breaker_stops_calls_to_a_failing_primary(app, fake, evidence, contract):
     """During an outage the breaker opens after 5 failed calls in a row; while it is open (2.0 s)
     the app makes no call to the primary: extractions and answers fail at once with 503
@@ -304,7 +336,7 @@ def test_breaker_stops_calls_to_a_failing_primary(app, fake, evidence, contract)
             assert problem is None, f"a summary while the breaker was open {problem}"
         time.sleep(0.15)
     rows = calls(evidence.ledger(), provider="openai")
-    cooldown_end_s = opened_s + cooldown_s - LOWER_BOUND_SLACK_S
+    cooldown_end_s = opened_s + cooldown_s - contract["lower_bound_slack_s"]
     during = [r for r in rows if opened_s < float(r["arrival_s"]) < cooldown_end_s]
     evidence.observed(f"{failures} failed primary calls before the breaker opened; {n} rounds while "
                       f"open, slowest extraction or answer {slowest:.2f} s; primary calls during the "

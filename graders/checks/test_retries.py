@@ -8,6 +8,7 @@ never hides a retry, no check lets more than four calls fail in a row unless tha
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -15,7 +16,6 @@ from typing import Any
 from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
-    LOWER_BOUND_SLACK_S,
     answer_and_calls,
     answered,
     attempts_text,
@@ -89,7 +89,9 @@ R1_CASES = [  # paper, endpoint, fault, how many times
 ]
 
 
-@check(exercise="retries", tag="retries", points=4, time_limit_s=40)
+@check(exercise="retries", tag="retries", points=4, time_limit_s=40,
+       clauses=("retries.transient-connection", "retries.transient-statuses",
+                "retries.stream-before-first-text", "retries.batch-item-is-a-request"))
 def test_transient_failures_are_retried_to_success(app, fake, evidence, contract):
     """503 twice, 500, 502 (HTML page), 529, a reset connection, 408, 504 (HTML page), on every
     endpoint (the stream before its first text, a batch item): each is retried on the same provider
@@ -110,38 +112,60 @@ def test_transient_failures_are_retried_to_success(app, fake, evidence, contract
             f"provider (retry until it works), but it took {len(rows)}")
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=20)
+@check(exercise="retries", tag="retries", points=3, time_limit_s=20,
+       clauses=("retries.nothing-else-retried", "retries.4xx-rejected-at-once",
+                "retries.should-retry-false", "retries.should-retry-true", "retries.row-rejected",
+                "retries.row-unavailable"))
 def test_non_transient_failures_are_never_retried(app, fake, evidence, contract):
     """400, 401, 404 and 422 from the provider are answered 502 llm_rejected after one call; a 503
-    carrying x-should-retry: false is answered 503 llm_unavailable after one call."""
+    carrying x-should-retry: false is answered 503 llm_unavailable after one call; and a 400
+    carrying x-should-retry: true, once, is retried and the user gets the answer (2 calls)."""
     cases = [("P0121", "extraction", 400), ("P0122", "extraction", 401), ("P0123", "answer", 404),
              ("P0124", "extraction", 422)]
     script(fake, [rule(fault("http_error", status=s), times=None, paper_id=p) for p, _, s in cases]
-           + [rule(fault("http_error", status=503, should_retry=False), times=None, paper_id="P0125")])
+           + [rule(fault("http_error", status=503, should_retry=False), times=None, paper_id="P0125"),
+              rule(fault("http_error", status=400, should_retry=True), times=1, paper_id="P0126")])
     evidence.injected("every call answered: 400 (extraction of P0121), 401 (P0122), 404 (answer over "
-                      "P0123), 422 (P0124), and 503 with x-should-retry: false (extraction of P0125)")
+                      "P0123), 422 (P0124), and 503 with x-should-retry: false (extraction of P0125); "
+                      "the first call only: 400 with x-should-retry: true (extraction of P0126)")
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     jobs = [(p, kind, "llm_rejected", f"a {s}") for p, kind, s in cases]
     jobs.append(("P0125", "extraction", "llm_unavailable", "a 503 with x-should-retry: false"))
     results = run_all([lambda p=p, k=k: _request(app, k, p, limit_s) for p, k, _, _ in jobs])
+    overridden = _request(app, "extraction", "P0126", limit_s)  # after the others: one at a time
     for (paper_id, kind, code, what), result in zip(jobs, results, strict=True):
         response, rows = answer_and_calls(evidence, f"{kind} of {paper_id}", paper_id, result)
         assert len(rows) == 1, (
             f"{kind} of {paper_id}: {what} must not be retried, but the app made {len(rows)} calls")
         problem = honest_error(response, code)
         assert problem is None, f"{kind} of {paper_id} after {what} {problem}"
+    response, rows = answer_and_calls(evidence, "extraction of P0126", "P0126", overridden)
+    problem = _result_problem("extraction", "P0126", response)
+    assert problem is None, (
+        f"extraction of P0126: a 400 with x-should-retry: true may be retried, and the retry "
+        f"succeeds, but the app {problem}")
+    assert len(rows) == 2, (
+        f"extraction of P0126: the provider said x-should-retry: true on a 400, which overrides the "
+        f"list; one retry then gets the answer, so 2 calls, but the app made {len(rows)}")
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=20, fresh_app=True)
+@check(exercise="retries", tag="retries", points=3, time_limit_s=20, fresh_app=True,
+       clauses=("retries.retry-after-honoured", "retries.lower-bound-slack",
+                "retries.wait-past-deadline-gives-up", "retries.row-rate-limited",
+                "retries.waiting-never-blocks"))
 def test_retry_after_is_honoured_or_the_request_fails_at_once(app, fake, evidence, contract):
     """A 429 with retry-after-ms 400 is retried no sooner than 400 ms later; a 429 asking for 10 s,
-    which does not fit in the deadline, is answered 429 rate_limited at once, without a retry."""
-    waits, too_long = "P0131", "P0132"
+    which does not fit in the deadline, is answered 429 rate_limited at once, without a retry; and
+    while a request waits out a 2 s retry-after, another request is answered within 1 s."""
+    waits, too_long, patient, other = "P0131", "P0132", "P0133", "P0134"
     script(fake, [rule(fault("http_error", status=429, retry_after_ms=400), times=1, paper_id=waits),
                   rule(fault("http_error", status=429, retry_after_ms=10_000), times=None,
-                       paper_id=too_long)])
+                       paper_id=too_long),
+                  rule(fault("http_error", status=429, retry_after_ms=2000), times=1, paper_id=patient)])
     evidence.injected(f"extraction of {waits}: one 429 with retry-after-ms 400 (retry-after 1); "
-                      f"extraction of {too_long}: 429 with retry-after-ms 10000 on every call")
+                      f"extraction of {too_long}: 429 with retry-after-ms 10000 on every call; then "
+                      f"extraction of {patient}: one 429 with retry-after-ms 2000, and 0.6 s later a "
+                      f"healthy extraction of {other}")
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     first, second = run_all([lambda: _request(app, "extraction", waits, limit_s),
                              lambda: _request(app, "extraction", too_long, limit_s)])
@@ -158,7 +182,7 @@ def test_retry_after_is_honoured_or_the_request_fails_at_once(app, fake, evidenc
     assert len(rows_wait) == 2, f"extraction of {waits}: expected 2 calls, saw {len(rows_wait)}"
     gap_s = float(rows_wait[1]["arrival_s"]) - float(rows_wait[0]["finish_s"])
     evidence.observed(f"the retry of {waits} came {gap_s * 1000:.0f} ms after the 429 (server clock)")
-    assert gap_s >= 0.4 - LOWER_BOUND_SLACK_S, (
+    assert gap_s >= 0.4 - contract["lower_bound_slack_s"], (
         f"the provider asked for 400 ms (retry-after-ms) but the app retried after {gap_s * 1000:.0f} ms")
     assert len(rows_long) == 1, (
         f"extraction of {too_long}: the provider asked to wait 10 s, longer than the deadline, so the "
@@ -169,21 +193,41 @@ def test_retry_after_is_honoured_or_the_request_fails_at_once(app, fake, evidenc
         f"extraction of {too_long} took {second.elapsed_s:.1f} s to give up: a wait that cannot fit in "
         "the deadline should fail the request at once")
 
+    def later() -> Any:
+        time.sleep(0.6)
+        return _request(app, "extraction", other, limit_s)
 
-@check(exercise="retries", tag="parsing", points=2, time_limit_s=25, fresh_app=True)
+    waiting, meanwhile = run_all([lambda: _request(app, "extraction", patient, limit_s), later])
+    waiting, meanwhile = answered(waiting), answered(meanwhile)
+    evidence.observed(f"{patient}: {shown(waiting)}; {attempts_text(calls(evidence.ledger(), patient))}")
+    evidence.observed(f"{other}, sent while {patient} waited: {shown(meanwhile)}")
+    assert meanwhile.status == 200, f"extraction of {other} (healthy) answered {shown(meanwhile)}"
+    assert meanwhile.elapsed_s <= 1.0, (
+        f"a healthy extraction took {meanwhile.elapsed_s:.2f} s while another request waited out a "
+        "2 s retry-after: the wait blocks the app (a blocking sleep?) instead of only that request")
+
+
+@check(exercise="retries", tag="parsing", points=2, time_limit_s=25, fresh_app=True,
+       clauses=("retries.transient-unreadable-200", "retries.unreadable-200-last-failure",
+                "retries.give-up-last-failure", "retries.row-invalid-output", "retries.cap"))
 def test_an_unreadable_200_is_retried(app, fake, evidence, contract):
     """A 200 with an empty body, or an HTML page instead of JSON, is a transient failure: once, it
     is retried and the user gets the answer; on every call, the user gets 502 llm_invalid_output
-    within the deadline, after at most 4 calls."""
+    within the deadline, after at most 4 calls; and after 503, 503, 503, then an HTML page, the
+    last failure decides: 502 llm_invalid_output."""
     cap = contract["max_attempts"]
-    once, always = "P0141", "P0142"
+    once, always, mixed = "P0141", "P0142", "P0143"
     script(fake, [rule(fault("empty_body"), times=1, paper_id=once),
-                  rule(fault("wrong_content_type"), times=None, paper_id=always)])
+                  rule(fault("wrong_content_type"), times=None, paper_id=always),
+                  rule(fault("http_error", status=503), times=cap - 1, paper_id=mixed),
+                  rule(fault("wrong_content_type"), times=None, paper_id=mixed)])
     evidence.injected(f"the first call for {once} (extraction): 200 with an empty body; "
-                      f"every call for {always} (summary): 200 with an HTML page")
+                      f"every call for {always} (summary): 200 with an HTML page; for {mixed} "
+                      f"(extraction): {cap - 1} x 503, then 200 with an HTML page on every call")
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
-    first, second = run_all([lambda: _request(app, "extraction", once, limit_s),
-                             lambda: _request(app, "summary", always, limit_s)])
+    first, second, third = run_all([lambda: _request(app, "extraction", once, limit_s),
+                                    lambda: _request(app, "summary", always, limit_s),
+                                    lambda: _request(app, "extraction", mixed, limit_s)])
     response, rows = answer_and_calls(evidence, f"extraction of {once}", once, first,
                                       provider="openai")
     problem = _result_problem("extraction", once, response)
@@ -198,27 +242,37 @@ def test_an_unreadable_200_is_retried(app, fake, evidence, contract):
     assert 2 <= len(rows) <= cap, (
         f"summary of {always}: every reply was an HTML page; the app should retry it, at most "
         f"{cap} calls in all, and made {len(rows)}")
+    response, rows = answer_and_calls(evidence, f"extraction of {mixed}", mixed, third,
+                                      provider="openai")
+    if len(rows) == cap:  # every attempt was made, so the last failure was the HTML page
+        problem = honest_error(response, "llm_invalid_output")
+        assert problem is None, (
+            f"extraction of {mixed}: {cap - 1} x 503 then an HTML 200 (the last failure) {problem}")
+    assert len(rows) <= cap, f"extraction of {mixed}: {len(rows)} calls; at most {cap} allowed"
 
 
-@check(exercise="retries", tag="retries", points=2, time_limit_s=30)
+@check(exercise="retries", tag="retries", points=2, time_limit_s=30,
+       clauses=("retries.cap", "retries.deadline", "retries.transient-statuses",
+                "retries.row-unavailable", "retries.row-rate-limited"))
 def test_attempts_are_capped_at_four(app, fake, evidence, contract):
-    """A provider failing every call (503, or 429 with a short retry-after) gets at most 4
+    """A provider failing every call (503, 408, or 429 with a short retry-after) gets at most 4
     attempts per user request, SDK retries included, and the request gives up with the right code
-    (503 llm_unavailable, 429 rate_limited) within the deadline."""
+    (503 llm_unavailable, also for a 408 that persists: it is transient, not a rejection; 429
+    rate_limited) within the deadline."""
     cap = contract["max_attempts"]
-    down, limited, healthy = "P0151", "P0152", "P0153"
+    down, limited, healthy, timing_out = "P0151", "P0152", "P0153", "P0154"
     script(fake, [rule(fault("http_error", status=503), times=None, paper_id=down),
-                  rule(fault("http_error", status=429, retry_after_ms=50), times=None, paper_id=limited)])
-    evidence.injected(f"every call for {down}: 503; for {limited}: 429 with retry-after-ms 50; "
-                      f"a healthy extraction of {healthy} between them, and 15 healthy extractions "
-                      "first (they earn the retry budget back)")
+                  rule(fault("http_error", status=429, retry_after_ms=50), times=None, paper_id=limited),
+                  rule(fault("http_error", status=408), times=None, paper_id=timing_out)])
+    evidence.injected(f"every call for {down}: 503; for {limited}: 429 with retry-after-ms 50; for "
+                      f"{timing_out}: 408; before each, 10 healthy extractions (they earn the retry "
+                      f"budget back), and after each a healthy extraction of {healthy}")
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
-    _refill_retry_budget(app, 15)
-    for paper_id, code in ((down, "llm_unavailable"), (healthy, None), (limited, "rate_limited"),
-                           (healthy, None)):
+    for paper_id, code in ((down, "llm_unavailable"), (limited, "rate_limited"),
+                           (timing_out, "llm_unavailable")):
+        _refill_retry_budget(app, 10)
         response = _request(app, "extraction", paper_id, limit_s)
-        if code is None:
-            continue
+        _request(app, "extraction", healthy, limit_s)
         rows = calls(evidence.ledger(), paper_id)
         evidence.observed(f"extraction of {paper_id}: {shown(response)}; {attempts_text(rows)}")
         assert len(rows) <= cap, (
@@ -230,7 +284,8 @@ def test_attempts_are_capped_at_four(app, fake, evidence, contract):
         assert response.elapsed_s <= limit_s, f"extraction of {paper_id} took {response.elapsed_s:.1f} s"
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True)
+@check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True,
+       clauses=("retries.backoff-full-jitter",))
 def test_backoff_is_jittered(app, fake, evidence):
     """24 extractions, each failing once with a 503, four at a time: the waits before their first
     retries are spread out (p90 - p10 >= max(30 ms, 0.3 x median)), not a fixed delay."""
@@ -267,7 +322,9 @@ def test_backoff_is_jittered(app, fake, evidence):
         "without jitter, clients that fail together retry together and hit the provider in waves")
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True)
+@check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True,
+       clauses=("retries.budget-bucket", "retries.budget-deposit", "retries.budget-retry-cost",
+                "retries.row-unavailable"))
 def test_retry_budget_limits_retries(app, fake, evidence, contract):
     """40 extractions whose first call fails (503), four at a time, a healthy one after each
     four: the app retries at most 10 + 0.3 per request of them (the retry budget), so a bad spell

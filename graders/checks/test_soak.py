@@ -25,7 +25,9 @@ from graders.soak import (
 )
 
 
-@check(exercise="soak", tag="correctness", points=10, time_limit_s=150)
+@check(exercise="soak", tag="correctness", points=10, time_limit_s=150,
+       clauses=("retries.never-empty-or-500", "structured-output.values-from-reply",
+                "streaming.done-only-complete", "batch.ok-only-with-summary"))
 def test_mixed_requests_under_the_levels_weather(app, fake, evidence, level, seed):
     """Mixed summaries, extractions, answers, batches and streams (30 to 120 by level, 8 at a
     time) under the level's own faults: none silently wrong, none a server error, and at least the

@@ -54,7 +54,8 @@ def _ends_with_error(events: Any, code: str, what: str) -> None:
     assert ending[1] == code, f"{what}: the stream ended with an error event {ending[1]!r}, not {code}"
 
 
-@check(exercise="streaming", tag="correctness", points=1, time_limit_s=20)
+@check(exercise="streaming", tag="correctness", points=1, time_limit_s=20,
+       clauses=("streaming.bad-requests-json",))
 def test_bad_stream_requests_are_plain_json_errors(app, fake, evidence):
     """An unknown paper is 404 not_found and a body without paper_id is 400 bad_request, as plain
     JSON errors before any stream starts and before any model call."""
@@ -69,7 +70,9 @@ def test_bad_stream_requests_are_plain_json_errors(app, fake, evidence):
     assert not evidence.ledger(), "a stream request that was invalid reached the model"
 
 
-@check(exercise="streaming", tag="streaming", points=2, time_limit_s=20)
+@check(exercise="streaming", tag="streaming", points=2, time_limit_s=20,
+       clauses=("streaming.deltas-forwarded", "streaming.one-ending", "streaming.done-usage",
+                "streaming.complete-definition"))
 def test_healthy_stream_is_complete(app, fake, evidence, contract):
     """On a healthy model the summary arrives as several delta events and exactly one done at the
     end, carrying provider, model and usage; the deltas add up to the whole summary."""
@@ -91,7 +94,8 @@ def test_healthy_stream_is_complete(app, fake, evidence, contract):
         f"the first event came {events[0].at_s:.1f} s after the request")
 
 
-@check(exercise="streaming", tag="timeouts", points=4, time_limit_s=20)
+@check(exercise="streaming", tag="timeouts", points=4, time_limit_s=20,
+       clauses=("streaming.first-event", "streaming.failures-are-events"))
 def test_slow_first_token_ends_with_llm_timeout_in_time(app, fake, evidence, contract):
     """When the model sends nothing for 20 s (10x the 2.0 s limit), the first event the user gets
     is an error llm_timeout, within the limit; the call to the model is closed."""
@@ -113,7 +117,8 @@ def test_slow_first_token_ends_with_llm_timeout_in_time(app, fake, evidence, con
     assert not still_open, f"the app gave up but left {len(still_open)} stream(s) to the model open"
 
 
-@check(exercise="streaming", tag="timeouts", points=4, time_limit_s=25)
+@check(exercise="streaming", tag="timeouts", points=4, time_limit_s=25,
+       clauses=("streaming.max-gap", "streaming.slow-steady-fine"))
 def test_silence_mid_stream_ends_it_but_a_slow_steady_stream_completes(app, fake, evidence, contract):
     """A stream that stalls for 15 s (10x the 1.5 s gap limit) after 3 chunks ends with an error
     llm_timeout soon after the gap limit; a stream that drips a chunk every 300 ms (about 5 s in
@@ -163,7 +168,9 @@ def _each_ends_with_llm_incomplete(app: Any, evidence: Any, cases: list[tuple[st
         _one_attempt(rows, events, what)
 
 
-@check(exercise="streaming", tag="streaming", points=4, time_limit_s=20)
+@check(exercise="streaming", tag="streaming", points=4, time_limit_s=20,
+       clauses=("streaming.dropped-or-no-finish", "streaming.done-only-complete",
+                "streaming.never-restart", "streaming.one-ending", "retries.stream-before-first-text"))
 def test_dropped_or_cut_upstream_ends_with_llm_incomplete(app, fake, evidence):
     """An upstream connection dropped after 3 chunks, and an upstream stream that ends cleanly but
     early (no finish reason), each end the user's stream with an error llm_incomplete, never with
@@ -177,7 +184,8 @@ def test_dropped_or_cut_upstream_ends_with_llm_incomplete(app, fake, evidence):
                                                    (truncated, "a stream cut short")])
 
 
-@check(exercise="streaming", tag="streaming", points=2, time_limit_s=20)
+@check(exercise="streaming", tag="streaming", points=2, time_limit_s=20,
+       clauses=("streaming.unparseable-chunk", "streaming.mid-stream-error", "streaming.done-only-complete"))
 def test_corrupt_chunk_or_upstream_error_ends_with_llm_incomplete(app, fake, evidence):
     """An upstream chunk that cannot be parsed, and an error event in the middle of the upstream
     stream, each end the user's stream with an error llm_incomplete, never with done."""
@@ -190,7 +198,8 @@ def test_corrupt_chunk_or_upstream_error_ends_with_llm_incomplete(app, fake, evi
                                                    (failing, "a stream with an upstream error")])
 
 
-@check(exercise="streaming", tag="streaming", points=1, time_limit_s=20)
+@check(exercise="streaming", tag="streaming", points=1, time_limit_s=20,
+       clauses=("streaming.user-leaves",))
 def test_leaving_user_closes_the_upstream_stream(app, fake, evidence):
     """When the user disconnects after the first delta, the app closes its stream to the model
     (within a second) instead of reading it to the end."""
@@ -214,18 +223,28 @@ def test_leaving_user_closes_the_upstream_stream(app, fake, evidence):
         + (f" for {float(finish) - left_s:.1f} s" if finish is not None else ""))
 
 
-@check(exercise="streaming", tag="retries", points=2, time_limit_s=25)
+@check(exercise="streaming", tag="retries", points=2, time_limit_s=25,
+       clauses=("streaming.retries-before-text", "streaming.before-stream-codes",
+                "streaming.primary-only", "fallback.stream-never",
+                "streaming.refusal", "streaming.break-before-text"))
 def test_failures_before_the_first_text_are_retried_or_reported(app, fake, evidence, contract):
     """Before any text reached the user: one 503 is retried and the stream completes; a 400 ends
-    the stream with error llm_rejected after one call; a 503 on every call ends it with error
+    the stream with error llm_rejected after one call; a refusal on every call ends it with error
+    llm_invalid_output, and a connection dropped before the first chunk on every call with error
+    llm_incomplete, each after at most 4 calls; a 503 on every call ends it with error
     llm_unavailable after at most 4 calls, none to the secondary provider."""
     cap = contract["max_attempts"]
     once, rejected, down = "P0131", "P0132", "P0133"
+    refused, dropped, healthy = "P0134", "P0135", "P0136"
     script(fake, [rule(fault("http_error", status=503), times=1, paper_id=once),
                   rule(fault("http_error", status=400), times=None, paper_id=rejected),
-                  rule(fault("http_error", status=503), times=None, paper_id=down)])
-    evidence.injected(f"streams: {once} fails once with 503; {rejected} gets 400 on every call; {down} "
-                      "gets 503 on every call (any provider); one at a time")
+                  rule(fault("http_error", status=503), times=None, paper_id=down),
+                  rule(fault("refusal"), times=None, paper_id=refused),
+                  rule(fault("disconnect", after_chunks=0), times=None, paper_id=dropped)])
+    evidence.injected(f"streams: {once} fails once with 503; {rejected} gets 400 on every call; "
+                      f"{refused} is refused on every call; {dropped}'s connection drops before the "
+                      f"first chunk on every call; {healthy} is healthy (no breaker stays counting); "
+                      f"{down} gets 503 on every call (any provider); one at a time")
     events = answered(_stream(app, once))
     rows = calls(evidence.ledger(), once)
     evidence.observed(f"{once}: {_describe(events)}; {attempts_text(rows)}")
@@ -233,11 +252,16 @@ def test_failures_before_the_first_text_are_retried_or_reported(app, fake, evide
     assert stream_ending(events) == ("done", None) and problem is None, (
         f"a stream whose first call failed with a 503 should be retried and complete; it ended "
         f"{stream_ending(events)} and {problem or 'the summary was whole'}")
-    for paper_id, code, allowed in ((rejected, "llm_rejected", 1), (down, "llm_unavailable", cap)):
+    cases = ((rejected, "llm_rejected", 1, "got 400"), (refused, "llm_invalid_output", cap, "was refused"),
+             (dropped, "llm_incomplete", cap, "dropped before the first chunk"),
+             (healthy, None, 1, "was healthy"), (down, "llm_unavailable", cap, "got 503"))
+    for paper_id, code, allowed, what in cases:
         events = answered(_stream(app, paper_id, timeout_s=contract["first_event_s"] + 4.0))
         rows = calls(evidence.ledger(), paper_id)
         evidence.observed(f"{paper_id}: {_describe(events)}; {attempts_text(rows)}")
-        _ends_with_error(events, code, f"a stream whose every call got {'400' if allowed == 1 else '503'}")
+        if code is None:
+            continue
+        _ends_with_error(events, code, f"a stream whose every call {what}")
         assert 1 <= len(rows) <= allowed, (
             f"stream of {paper_id}: {len(rows)} calls to the model; at most {allowed} allowed")
         assert all(r["provider"] == "openai" for r in rows), (

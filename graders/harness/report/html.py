@@ -15,7 +15,7 @@ import jinja2
 import markupsafe
 
 from graders.harness.report.result import GradeResult
-from graders.harness.report.results import results_document
+from graders.harness.report.results import broken_clauses, results_document
 from graders.harness.report.scoring import ScoredCheck, incomplete_message
 from graders.harness.report.timeline import CATEGORIES, timeline_svg
 
@@ -35,7 +35,8 @@ def _check_view(check: ScoredCheck) -> dict[str, Any]:
     return {"check": check, "record": record, "mark": VERDICT_MARKS[record.verdict],
             "timeline": markupsafe.Markup(timeline_svg(record.ledger, record.ledger_dropped,
                                                        record.extra.get("ledger_now_s"))),
-            "calls": len(record.ledger) + record.ledger_dropped}
+            "calls": len(record.ledger) + record.ledger_dropped,
+            "broken_clauses": broken_clauses(check)}
 
 
 def render_html(result: GradeResult) -> str:

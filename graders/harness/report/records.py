@@ -26,7 +26,8 @@ class CheckRecord:
     does not apply: ``why`` says why). ``credit`` is the share of ``points`` a passing check
     earns (1.0 unless the check gave partial credit). ``ledger`` holds the fake LLM's rows seen
     during the check (at most a few hundred; ``ledger_dropped`` counts the rest), for the
-    report's timeline.
+    report's timeline. ``clauses`` are the ids of the brief's clauses the check proves; a
+    failed check's report quotes them (:func:`graders.clauses.quote`).
     """
 
     nodeid: str
@@ -47,6 +48,7 @@ class CheckRecord:
     detail: str = ""
     app_log_tail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    clauses: tuple[str, ...] = ()  # ids of the brief's clauses the check proves
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -54,12 +56,13 @@ class CheckRecord:
         data["injected"] = list(self.injected)
         data["observed"] = list(self.observed)
         data["ledger"] = list(self.ledger)
+        data["clauses"] = list(self.clauses)
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckRecord:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        for name in ("levels", "injected", "observed", "ledger"):
+        for name in ("levels", "injected", "observed", "ledger", "clauses"):
             if name in known:
                 known[name] = tuple(known[name])
         return cls(**known)

@@ -1,15 +1,16 @@
 """``results.json`` to the letter of the Gradescope autograder specification (docs/grading.md).
 
 The specification knows these keys and no others: at the top level :data:`TOP_KEYS`, per test
-:data:`TEST_KEYS`; everything of the kit's own (the total points available, the grader's hash,
-the verdicts, the per-exercise tallies) goes in ``extra_data``. Each counted check is one test:
-``name``, ``score``, ``max_score``, ``status`` (``passed`` or ``failed``), ``output`` (why, what was
-injected, what was observed; plain text), ``tags`` (rubric tag and exercise, each once) and
-``visibility``. A grader-error check scores 0 of its points and says so in its output; a grading
-with one is ``incomplete`` (``extra_data.status``) and its output says to regrade. When no check
-ran (an invalid submission, an app that never started) each chosen exercise is one failed test
-worth its points, so the points available still show. :func:`gradescope_problems` checks a
-document against the specification's shape.
+:data:`TEST_KEYS`; everything of the kit's own (the total points available, the grader's hash, the
+verdicts, the per-exercise tallies) goes in ``extra_data``. Each counted check is one test:
+``name``, ``score``, ``max_score``, ``status`` (``passed`` or ``failed``), ``output`` (why, the
+brief's clauses a failed check found broken, quoted, what was injected, what was observed; plain
+text), ``tags`` (rubric tag and exercise, each once), ``visibility`` and ``extra_data`` (verdict,
+the clauses the check proves, the broken ones). A grader-error check scores 0 of its points and
+says so in its output; a grading with one is ``incomplete`` (``extra_data.status``) and its output
+says to regrade. When no check ran (an invalid submission, an app that never started) each chosen
+exercise is one failed test worth its points, so the points available still show.
+:func:`gradescope_problems` checks a document against the specification's shape.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tomllib
 from typing import Any
 
 from faultfirst_data import exercises_dir
+from graders.clauses import quote
 from graders.harness.report.records import SOAK
 from graders.harness.report.result import GradeResult
 from graders.harness.report.scoring import INCOMPLETE, ScoredCheck, Tally, incomplete_message
@@ -33,6 +35,11 @@ TEST_KEYS = ("score", "max_score", "status", "name", "name_format", "number", "o
              "output_format", "tags", "visibility", "extra_data")
 
 
+def broken_clauses(check: ScoredCheck) -> list[dict[str, str]]:
+    """The brief's clauses a failed check found broken (``[{"id", "text"}]``); none otherwise."""
+    return quote(check.record.clauses) if check.record.verdict == "fail" else []
+
+
 def check_output(check: ScoredCheck) -> str:
     record = check.record
     lines = []
@@ -40,6 +47,7 @@ def check_output(check: ScoredCheck) -> str:
         lines.append(f"GRADER ERROR: a fault of the grading harness, not of the candidate; counted "
                      f"as 0 of {record.points:g} points: the grading is incomplete, regrade.")
     lines.append(f"Why: {record.why}" if record.why else "")
+    lines += [f'Broken clause {clause["id"]}: "{clause["text"]}"' for clause in broken_clauses(check)]
     lines += [f"Injected: {text}" for text in record.injected]
     lines += [f"Observed: {text}" for text in record.observed]
     if record.credit < 1 and record.verdict == "pass":
@@ -59,7 +67,8 @@ def check_entry(check: ScoredCheck) -> dict[str, Any]:
         "tags": list(dict.fromkeys([record.tag, record.exercise])),
         "visibility": VISIBILITY,
         "extra_data": {"verdict": record.verdict, "nodeid": record.nodeid,
-                       "duration_s": record.duration_s},
+                       "duration_s": record.duration_s, "clauses": list(record.clauses),
+                       "broken_clauses": broken_clauses(check)},
     }
 
 

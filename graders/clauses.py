@@ -1,0 +1,134 @@
+"""The briefs' clauses and contracts, read for the graders without the CLI package.
+
+Every normative sentence of a brief (a number, a "never", an "at most", a row of an error table)
+is a **clause**: a stable id and the sentence as the candidate reads it (rendered for the level),
+kept beside the brief in ``exercises/<slug>/clauses.toml``::
+
+    [[clause]]
+    id = "retries.cap"
+    text = "At most 4 attempts per provider per user request."
+
+An id is ``<slug>.<name>`` (lowercase words joined by hyphens); ids never change once a report
+has quoted them. A check declares the clauses it proves (``@check(..., clauses=(...))``); a failed
+check's report quotes them, so the interviewer reads which promise of the brief was broken.
+
+This module reads TOML only (``tomllib``): the graders run in a sandbox that never imports the
+``faultfirst`` CLI package. A malformed file raises :class:`ClauseError` naming the file and the
+problem.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
+CLAUSES_FILE = "clauses.toml"
+_ID = re.compile(r"^(?P<slug>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class ClauseError(ValueError):
+    """A clauses.toml (or an exercise.toml's contract) that cannot be read; says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One normative sentence of a brief: ``id`` (``<slug>.<name>``), ``exercise``, ``text``."""
+
+    id: str
+    exercise: str
+    text: str
+
+
+def normalise(text: str) -> str:
+    """``text`` as a reader sees it: Markdown bold marks dropped, whitespace runs made one space."""
+    return " ".join(text.replace("**", "").split())
+
+
+def _folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ClauseError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ClauseError(f"{path}: cannot be read: {exc}") from None
+
+
+def read_clauses(folder: Path) -> tuple[Clause, ...]:
+    """The clauses of the exercise in ``folder`` (none if it has no clauses.toml), validated."""
+    path = folder / CLAUSES_FILE
+    if not path.is_file():
+        return ()
+    data = _read_toml(path)
+    unknown = set(data) - {"clause"}
+    if unknown:
+        raise ClauseError(f"{path}: unknown key(s) {sorted(unknown)}; only [[clause]] tables")
+    entries = data.get("clause", [])
+    if not isinstance(entries, list):
+        raise ClauseError(f"{path}: 'clause' must be an array of tables ([[clause]])")
+    clauses = []
+    for index, entry in enumerate(entries):
+        where = f"{path}: clause #{index + 1}"
+        if not isinstance(entry, dict) or set(entry) != {"id", "text"}:
+            raise ClauseError(f"{where}: needs exactly the keys 'id' and 'text'")
+        clause_id, text = entry["id"], entry["text"]
+        if not isinstance(clause_id, str) or not (match := _ID.match(clause_id)):
+            raise ClauseError(f"{where}: id {clause_id!r} is not '<slug>.<words-joined-by-hyphens>'")
+        if match["slug"] != folder.name:
+            raise ClauseError(f"{where}: id {clause_id!r} must start with '{folder.name}.'")
+        if not isinstance(text, str) or not text.strip():
+            raise ClauseError(f"{where}: {clause_id} has no text")
+        clauses.append(Clause(clause_id, folder.name, " ".join(text.split())))
+    return tuple(clauses)
+
+
+@cache
+def _load(root: Path) -> Mapping[str, Clause]:
+    found: dict[str, Clause] = {}
+    for folder in _folders(root):
+        for clause in read_clauses(folder):
+            if clause.id in found:
+                raise ClauseError(f"{folder / CLAUSES_FILE}: clause id {clause.id!r} appears twice")
+            found[clause.id] = clause
+    return found
+
+
+def load_clauses(root: Path = EXERCISES_DIR) -> Mapping[str, Clause]:
+    """Every exercise's clauses by id (read once per root); ClauseError on a malformed file."""
+    return _load(root.resolve())
+
+
+def quote(ids: Iterable[str], root: Path = EXERCISES_DIR) -> list[dict[str, str]]:
+    """``[{"id", "text"}]`` for ``ids``, in order; an id no brief defines is quoted as unknown
+    (a report must never fail over a stale id)."""
+    try:
+        clauses = load_clauses(root)
+    except ClauseError as exc:
+        return [{"id": clause_id, "text": f"(clauses unreadable: {exc})"} for clause_id in ids]
+    return [{"id": clause_id,
+             "text": clauses[clause_id].text if clause_id in clauses else "(no such clause)"}
+            for clause_id in ids]
+
+
+def load_contracts(root: Path = EXERCISES_DIR) -> dict[str, dict[str, Any]]:
+    """Every exercise's ``[contract]`` table by slug, as plain data (lists stay lists)."""
+    contracts: dict[str, dict[str, Any]] = {}
+    for folder in _folders(root):
+        path = folder / "exercise.toml"
+        if not path.is_file():
+            continue
+        table = _read_toml(path).get("contract")
+        if not isinstance(table, dict):
+            raise ClauseError(f"{path}: no [contract] table")
+        contracts[folder.name] = dict(table)
+    return contracts

@@ -1,0 +1,215 @@
+"""Every normative sentence of every brief is a clause, every clause is proved by a check, and a
+failed check's report quotes the clauses it found broken.
+
+The clauses live beside the briefs (``exercises/<slug>/clauses.toml``, read by
+:mod:`graders.clauses`); the checks declare them with ``@check(..., clauses=(...))``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from faultfirst.catalogue import LEVELS, load_catalogue, render_brief
+from graders.checks.plugin import CheckSpec, check
+from graders.clauses import (
+    ClauseError,
+    load_clauses,
+    load_contracts,
+    normalise,
+    quote,
+    read_clauses,
+)
+from graders.harness.report.html import render_html
+from graders.harness.report.records import CheckRecord
+from graders.harness.report.result import GradeResult
+from graders.harness.report.results import gradescope_problems, results_document
+from graders.harness.report.scoring import score_records
+
+KIT = Path(__file__).resolve().parent.parent
+CHECKS_DIR = KIT / "graders" / "checks"
+EXERCISES = KIT / "exercises"
+# Every clause id ever published, one per line: reports quote ids, so an id is never renamed or
+# removed. A new clause adds its id here.
+KNOWN_IDS = Path(__file__).with_name("clause_ids.txt")
+
+# Clauses no check proves yet, each with the reason. The fix for an entry is a check; the list
+# only ever shrinks. Keep it in step with docs/writing-checks.md ("Unchecked clauses").
+UNCHECKED = {
+    # The fake LLM has no fault for these: a check cannot provoke them yet.
+    "structured-output.same-paper": "the fake has no fault that names another paper in the JSON",
+    "structured-output.wrong-type-not-repaired":
+        "the fake's schema_drift has no float (1024.0), zero or boolean sample_size variant",
+    "streaming.other-finish-reason": "the fake's streams have no finish_reason 'length' fault",
+    "citations.no-citations-empty-list": "the fake's answers always cite every source; no fault "
+                                         "removes the markers",
+    # Promises a check could prove with the fake as it is; not written yet.
+    "retries.retry-after-ms-wins": "telling a 400 ms wait from a 1 s one needs an upper bound "
+                                   "too tight for a loaded machine",
+    "retries.reasks-no-budget": "needs re-asks with the retry budget drained",
+    "structured-output.reask-deadline": "needs slow invalid replies so that the third runs out of time",
+    "structured-output.reasks-not-retries": "needs re-asks with the retry budget drained",
+    "batch.cap-per-batch": "permits an app-wide cap as well as one per batch: nothing to catch",
+    "cost.budget-or-deadline": "permits either code: there is nothing to catch",
+    "fallback.both-open": "needs both providers' breakers opened, then a timed summary",
+    "fallback.breaker-resets": "needs 4 failures, a success, then 4 failures without opening",
+    "fallback.no-secondary": "the grader always configures a secondary",
+}
+
+
+def _checks() -> Iterator[tuple[str, CheckSpec]]:
+    for path in sorted(CHECKS_DIR.glob("test_*.py")):
+        module = importlib.import_module(f"graders.checks.{path.stem}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            spec = getattr(function, "__faultfirst_check__", None)
+            if isinstance(spec, CheckSpec):
+                yield f"{path.name}::{name}", spec
+
+
+def test_every_exercise_has_clauses() -> None:
+    clauses = load_clauses(EXERCISES)
+    for exercise in load_catalogue(EXERCISES):
+        assert any(c.exercise == exercise.slug for c in clauses.values()), (
+            f"{exercise.slug} has no clauses.toml (or an empty one)")
+
+
+def test_every_check_declares_a_known_clause() -> None:
+    clauses = load_clauses(EXERCISES)
+    found = list(_checks())
+    assert found, "no checks found"
+    for name, spec in found:
+        assert spec.clauses, f"{name} declares no clause: which sentence of a brief does it prove?"
+        unknown = [c for c in spec.clauses if c not in clauses]
+        assert not unknown, f"{name} names unknown clause(s) {unknown}"
+        assert len(set(spec.clauses)) == len(spec.clauses), f"{name} names a clause twice"
+
+
+def test_every_clause_has_a_check_or_a_stated_reason() -> None:
+    clauses = load_clauses(EXERCISES)
+    proved = {clause for _, spec in _checks() for clause in spec.clauses}
+    missing = sorted(set(clauses) - proved - set(UNCHECKED))
+    assert not missing, f"clauses no check proves (write the check): {missing}"
+    stale = sorted(set(UNCHECKED) & proved)
+    assert not stale, f"UNCHECKED lists clauses a check now proves: remove {stale}"
+    unknown = sorted(set(UNCHECKED) - set(clauses))
+    assert not unknown, f"UNCHECKED lists clauses no brief has: {unknown}"
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_clause_quotes_its_rendered_brief(level: str) -> None:
+    clauses = load_clauses(EXERCISES)
+    for exercise in load_catalogue(EXERCISES):
+        brief = normalise(render_brief(exercise, level))
+        for clause in (c for c in clauses.values() if c.exercise == exercise.slug):
+            assert normalise(clause.text) in brief, (
+                f"{clause.id} does not quote the {exercise.slug} brief at level {level}: "
+                f"{clause.text!r}")
+
+
+def test_clause_ids_are_stable() -> None:
+    known = [line.strip() for line in KNOWN_IDS.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert len(known) == len(set(known)), "clause_ids.txt lists an id twice"
+    current = set(load_clauses(EXERCISES))
+    gone = sorted(set(known) - current)
+    assert not gone, f"clause ids were renamed or removed (reports quote them): {gone}"
+    new = sorted(current - set(known))
+    assert not new, f"new clause ids: add them to {KNOWN_IDS.name}: {new}"
+
+
+def test_a_clause_id_appears_once(tmp_path: Path) -> None:
+    for slug in ("one", "two"):
+        (tmp_path / slug).mkdir()
+    (tmp_path / "one" / "clauses.toml").write_text('[[clause]]\nid = "one.a"\ntext = "A."\n')
+    (tmp_path / "two" / "clauses.toml").write_text(
+        '[[clause]]\nid = "two.a"\ntext = "A."\n[[clause]]\nid = "two.a"\ntext = "B."\n')
+    with pytest.raises(ClauseError, match="appears twice"):
+        load_clauses(tmp_path)
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    ('[[clause]]\nid = "other.a"\ntext = "A."\n', "must start with 'one.'"),
+    ('[[clause]]\nid = "one.A b"\ntext = "A."\n', "is not"),
+    ('[[clause]]\nid = "one.a"\ntext = "  "\n', "has no text"),
+    ('[[clause]]\nid = "one.a"\n', "exactly the keys"),
+    ('clause = "x"\n', "array of tables"),
+    ('[[clause]\n', "not valid TOML"),
+])
+def test_a_malformed_clauses_file_is_refused_naming_the_problem(tmp_path: Path, body: str,
+                                                               problem: str) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "clauses.toml").write_text(body)
+    with pytest.raises(ClauseError, match=r"clauses\.toml") as caught:
+        read_clauses(tmp_path / "one")
+    assert problem in str(caught.value)
+
+
+def test_check_refuses_clauses_that_are_not_ids() -> None:
+    with pytest.raises(ValueError, match="clause ids"):
+        check(exercise="retries", tag="retries", points=1, clauses="retries.cap")  # type: ignore[arg-type]
+    declared = check(exercise="retries", tag="retries", points=1, clauses=("retries.cap",))
+    spec = vars(declared(lambda: None))["__faultfirst_check__"]
+    assert spec.clauses == ("retries.cap",)
+
+
+def test_contracts_are_read_without_the_cli_package() -> None:
+    contracts = load_contracts(EXERCISES)
+    for exercise in load_catalogue(EXERCISES):
+        expected = {key: list(value) if isinstance(value, tuple) else value
+                    for key, value in exercise.contract.items()}
+        assert contracts[exercise.slug] == expected
+
+
+def test_the_graders_never_import_the_cli_package() -> None:
+    for path in [*CHECKS_DIR.glob("*.py"), KIT / "graders" / "clauses.py"]:
+        text = path.read_text(encoding="utf-8")
+        assert "from faultfirst" not in text and "import faultfirst" not in text, path.name
+
+
+def test_quote_names_unknown_ids_instead_of_failing() -> None:
+    quoted = quote(["retries.cap", "retries.no-such-clause"], EXERCISES)
+    assert quoted[0]["id"] == "retries.cap" and "4 attempts" in quoted[0]["text"]
+    assert quoted[1] == {"id": "retries.no-such-clause", "text": "(no such clause)"}
+
+
+def _result(records: list[CheckRecord], tmp_path: Path) -> GradeResult:
+    return GradeResult(status="graded", message="", score=score_records(records, ["retries"], "calm"),
+                       level="calm", seed=1, submission="/s", exercises=("retries",),
+                       out_dir=tmp_path)
+
+
+def test_a_failed_check_quotes_its_broken_clauses(tmp_path: Path) -> None:
+    records = [
+        CheckRecord("n::a", "a", "retries", "retries", 2.0, verdict="fail", why="too many calls",
+                    clauses=("retries.cap", "retries.row-unavailable")),
+        CheckRecord("n::b", "b", "retries", "retries", 1.0, verdict="pass", why="passed",
+                    clauses=("retries.backoff-full-jitter",)),
+    ]
+    cap = load_clauses(EXERCISES)["retries.cap"].text
+    document = results_document(_result(records, tmp_path))
+    assert gradescope_problems(document) == []
+    tests = {test["name"]: test for test in document["tests"]}
+    failed, passed = tests["retries: a"], tests["retries: b"]
+    assert [c["id"] for c in failed["extra_data"]["broken_clauses"]] == [
+        "retries.cap", "retries.row-unavailable"]
+    assert failed["extra_data"]["broken_clauses"][0]["text"] == cap
+    assert f'Broken clause retries.cap: "{cap}"' in failed["output"]
+    assert passed["extra_data"]["broken_clauses"] == []
+    assert passed["extra_data"]["clauses"] == ["retries.backoff-full-jitter"]
+    assert "Broken clause" not in passed["output"]
+    assert set(failed) <= {"name", "score", "max_score", "status", "output", "tags", "visibility",
+                           "extra_data"}
+    html = render_html(_result(records, tmp_path))
+    assert "retries.row-unavailable" in html and "backoff-full-jitter" not in html
+
+
+def test_a_record_keeps_its_clauses_across_json() -> None:
+    record = CheckRecord("n::a", "a", "retries", "retries", 1.0, clauses=("retries.cap",))
+    data = record.to_json()
+    assert data["clauses"] == ["retries.cap"]
+    assert CheckRecord.from_json(data) == record
+    assert CheckRecord.from_json({k: v for k, v in data.items() if k != "clauses"}).clauses == ()
