@@ -13,7 +13,10 @@ from bench.mutation.targets import (
     EXERCISE_MAP,
     REFERENCE_DIR,
     Mutant,
+    annotation_spans,
+    enumerate_mutants,
     exercises_for,
+    in_annotation,
     operator_family,
     sample,
     scope_of,
@@ -93,6 +96,26 @@ def test_the_longest_mapped_scope_decides():
     assert exercises_for("f.py", "x", narrow) == ()
 
 
+def test_mutants_inside_lazy_annotations_are_found():
+    source = ("from __future__ import annotations\n\n"
+              "def f(a: int | None, b=1 | 2) -> str | None:\n    x: int | None = a\n")
+    spans = annotation_spans(ast.parse(source))
+    assert in_annotation((3, 13), (3, 14), spans)  # the | of a's annotation
+    assert not in_annotation((3, 25), (3, 26), spans)  # the | of b's default: evaluated
+    assert in_annotation((3, 36), (3, 37), spans)  # the return annotation
+    assert in_annotation((4, 11), (4, 12), spans)  # a local's annotation
+    assert annotation_spans(ast.parse(source.split("\n", 1)[1])) == []  # evaluated: none skipped
+
+
+def test_no_mutant_is_made_inside_an_unevaluated_annotation():
+    skipped: dict[str, int] = {}
+    mutants = enumerate_mutants(skipped=skipped)
+    assert skipped and mutants
+    assert len({m.key for m in mutants}) == len(mutants)
+    assert not any(m.key.startswith("litreview/llm/gateway.py::Gateway.new_context::"
+                                    "core/ReplaceBinaryOperator_BitOr") for m in mutants)
+
+
 def _mutant(key: str, exercise: str = "retries", operator: str = "core/NumberReplacer") -> Mutant:
     return Mutant("litreview/x.py", operator, 0, 1, "f", (exercise,), key)
 
@@ -153,11 +176,11 @@ def test_the_report_counts_each_exercise():
     assert (c.made, c.killed, c.errors, c.kill_rate) == (2, 1, 1, 1.0)
     meta = {"command": "python -m bench.mutation --sample 2", "date": "2026-12-05 23:00 UTC",
             "commit": "abc1234", "level": "realistic", "seed": 0, "sampling": "a sample",
-            "mutants_available": {"retries": 500, "citations": 40}}
+            "mutants_available": {"retries": 500, "citations": 40}, "in_annotations": {"retries": 9}}
     text = render(meta, rows, triage)
     assert "`python -m bench.mutation --sample 2`" in text and "abc1234" in text
-    assert "| retries | 500 | 4 | 1 | 1 | 1 | 1 | 0 | 67% |" in text
-    assert "| citations | 40 | 2 | 0 | 0 | 1 | 0 | 1 | 100% |" in text
+    assert "| retries | 9 | 500 | 4 | 1 | 1 | 1 | 1 | 0 | 67% |" in text
+    assert "| citations | 0 | 40 | 2 | 0 | 0 | 1 | 0 | 1 | 100% |" in text
     assert "killed by `test_backoff_is_jittered`" in text
     assert "survived: needs-check: brief: 'jittered'" in text
     assert "`a = 2`" in text

@@ -119,14 +119,18 @@ def render(meta: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
              f"- command: `{meta['command']}`", f"- date: {meta['date']}", f"- commit: {meta['commit']}",
              f"- level {meta['level']}, seed {meta['seed']}; mutants: {meta['sampling']}", "",
              "Kill rate: killed (incompetent included) over the mutants graded, less the survivors "
-             "triaged equivalent and the harness errors.", "",
-             "| exercise | available | made | incompetent | equivalent | killed | survived | errors "
-             "| kill rate |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "triaged equivalent and the harness errors. *Available*: the exercise's mutants "
+             "(the sample's population); *in annotations*: cosmic-ray's mutants inside annotations "
+             "that are never evaluated, equivalent by construction and not made.", "",
+             "| exercise | in annotations | available | made | incompetent | equivalent | killed "
+             "| survived | errors | kill rate |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     available = meta.get("mutants_available", {})
+    annotations = meta.get("in_annotations", {})
     for exercise, t in tally(rows, triage).items():
         rate = "n/a" if t.kill_rate is None else f"{100 * t.kill_rate:.0f}%"
-        lines.append(f"| {exercise} | {available.get(exercise, '?')} | {t.made} | {t.incompetent} "
+        lines.append(f"| {exercise} | {annotations.get(exercise, 0)} | {available.get(exercise, '?')} "
+                     f"| {t.made} | {t.incompetent} "
                      f"| {t.equivalent} | {t.killed} | {t.survived} | {t.errors} | {rate} |")
     lines += ["", "## Mutants", "", "| mutant | line | change | graded on | outcome |",
               "| --- | ---: | --- | --- | --- |"]

@@ -129,7 +129,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    every = enumerate_mutants()
+    skipped: dict[str, int] = {}
+    every = enumerate_mutants(skipped=skipped)
     chosen = sample(every, args.sample, args.seed, args.exercises)
     if args.list:
         for mutant in chosen:
@@ -144,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(),
             "level": args.level, "seed": args.seed, "sampling": how,
             "mutants_available": {ex: sum(1 for m in every if m.exercise == ex)
-                                  for ex in sorted({m.exercise for m in every})}}
+                                  for ex in sorted({m.exercise for m in every})},
+            "in_annotations": skipped}
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     lock = threading.Lock()

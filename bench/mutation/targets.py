@@ -121,6 +121,17 @@ EXERCISE_MAP: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# Files whose annotations are read at run time (pydantic models, FastAPI endpoints): a mutant of
+# an annotation there is made like any other. Elsewhere ``from __future__ import annotations``
+# keeps every annotation an unevaluated string, so a mutant inside one (``int | None`` made
+# ``int ** None``) cannot change behaviour: it is equivalent by construction and not made.
+RUNTIME_ANNOTATIONS = frozenset({
+    "litreview/schemas.py", "litreview/structured.py", "litreview/citations.py", "litreview/llm/types.py",
+    "litreview/api/summaries.py", "litreview/api/stream.py", "litreview/api/extractions.py",
+    "litreview/api/answers.py",
+})
+
+
 @dataclass(frozen=True, slots=True)
 class Mutant:
     """One mutation: cosmic-ray's (file, operator, occurrence) and where it lands."""
@@ -173,6 +184,31 @@ def _is_class(tree: ast.Module, parts: list[str]) -> bool:
     return isinstance(node, ast.ClassDef)
 
 
+Span = tuple[tuple[int, int], tuple[int, int]]
+
+
+def annotation_spans(tree: ast.Module) -> list[Span]:
+    """(start, end) positions (line, column) of every annotation in a module whose annotations
+    stay strings (``from __future__ import annotations``); empty for any other module."""
+    lazy = any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+               and any(alias.name == "annotations" for alias in node.names) for node in tree.body)
+    if not lazy:
+        return []
+    found: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            found.append(node.annotation)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            found.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+    return [((n.lineno, n.col_offset), (n.end_lineno or n.lineno, n.end_col_offset or 0)) for n in found]
+
+
+def in_annotation(start: tuple[int, int], end: tuple[int, int], spans: Iterable[Span]) -> bool:
+    return any(a <= start and end <= b for a, b in spans)
+
+
 def exercises_for(file: str, scope: str, mapping: dict[str, dict[str, tuple[str, ...]]]
                   = EXERCISE_MAP) -> tuple[str, ...]:
     """The exercises of the longest mapped scope holding ``scope`` (empty: not mutated)."""
@@ -184,8 +220,11 @@ def exercises_for(file: str, scope: str, mapping: dict[str, dict[str, tuple[str,
 
 
 def enumerate_mutants(reference_dir: Path = REFERENCE_DIR,
-                      mapping: dict[str, dict[str, tuple[str, ...]]] = EXERCISE_MAP) -> list[Mutant]:
-    """Every mutant cosmic-ray makes of the mapped files, with its scope and exercises."""
+                      mapping: dict[str, dict[str, tuple[str, ...]]] = EXERCISE_MAP,
+                      skipped: dict[str, int] | None = None) -> list[Mutant]:
+    """Every mutant cosmic-ray makes of the mapped files, with its scope and exercises, less the
+    ones in unevaluated annotations (see :data:`RUNTIME_ANNOTATIONS`): their count by home
+    exercise is added to ``skipped`` when given."""
     from cosmic_ray.commands.init import init
     from cosmic_ray.work_db import WorkDB, use_db
 
@@ -195,6 +234,8 @@ def enumerate_mutants(reference_dir: Path = REFERENCE_DIR,
         init(paths, db, {})
         specs = [m for item in db.pending_work_items for m in item.mutations]
     trees = {file: ast.parse((reference_dir / file).read_text(encoding="utf-8")) for file in mapping}
+    lazy = {file: [] if file in RUNTIME_ANNOTATIONS else annotation_spans(tree)
+            for file, tree in trees.items()}
     specs.sort(key=lambda s: (str(s.module_path), s.operator_name, s.occurrence))
     counters: dict[tuple[str, str, str], int] = defaultdict(int)
     mutants = []
@@ -204,6 +245,10 @@ def enumerate_mutants(reference_dir: Path = REFERENCE_DIR,
         scope = scope_of(trees[file], line)
         exercises = exercises_for(file, scope, mapping)
         if not exercises:
+            continue
+        if in_annotation(tuple(spec.start_pos), tuple(spec.end_pos), lazy[file]):
+            if skipped is not None:
+                skipped[exercises[0]] = skipped.get(exercises[0], 0) + 1
             continue
         k = counters[file, scope, spec.operator_name]
         counters[file, scope, spec.operator_name] += 1
