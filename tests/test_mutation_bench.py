@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bench.mutation.report import TRIAGE_PATH, VERDICTS, TriageError, load_triage, parse_triage, render, tally
+from bench.mutation.run import compile_problem, outcome_of
 from bench.mutation.targets import (
     EXERCISE_MAP,
     REFERENCE_DIR,
@@ -178,6 +180,8 @@ def test_the_report_counts_each_exercise():
             "commit": "abc1234", "level": "realistic", "seed": 0, "sampling": "a sample",
             "mutants_available": {"retries": 500, "citations": 40}, "in_annotations": {"retries": 9}}
     text = render(meta, rows, triage)
+    assert text.startswith("# Mutation report: a sample, not the full run\n")
+    assert render({**meta, "full": True}, rows, triage).startswith("# Mutation report\n")
     assert "`python -m bench.mutation --sample 2`" in text and "abc1234" in text
     assert "| retries | 9 | 500 | 4 | 1 | 1 | 1 | 1 | 0 | 67% |" in text
     assert "| citations | 0 | 40 | 2 | 0 | 0 | 1 | 0 | 1 | 100% |" in text
@@ -189,3 +193,29 @@ def test_the_report_counts_each_exercise():
 def test_an_unknown_outcome_is_refused():
     with pytest.raises(ValueError, match="unknown outcome 'maybe'"):
         tally([_row("x", "retries", "maybe")], {})
+
+
+def _result(status: str, *verdicts: tuple[str, str]) -> SimpleNamespace:
+    checks = tuple(SimpleNamespace(record=SimpleNamespace(name=name, verdict=verdict))
+                   for name, verdict in verdicts)
+    return SimpleNamespace(status=status, message="why", score=SimpleNamespace(counted=checks))
+
+
+@pytest.mark.parametrize(("result", "expected"), [
+    (_result("did-not-start"), ("incompetent", [], "why")),
+    (_result("graded", ("a", "pass"), ("b", "fail"), ("c", "grader-error")), ("killed", ["b"], "")),
+    (_result("graded", ("a", "pass")), ("survived", [], "")),
+    (_result("graded", ("a", "pass"), ("c", "grader-error")), ("error", [], "grader-error in c")),
+    (_result("graded"), ("error", [], "no check of the exercise ran")),
+    (_result("harness-error"), ("error", [], "harness-error: why")),
+])
+def test_a_grading_s_outcome(result, expected):
+    assert outcome_of(result) == expected
+
+
+def test_a_mutant_that_does_not_compile_is_found(tmp_path):
+    bad, good = tmp_path / "bad.py", tmp_path / "good.py"
+    bad.write_text("def f(a, +, b):\n    return 1\n", encoding="utf-8")
+    good.write_text("def f(a, *, b):\n    return 1\n", encoding="utf-8")
+    assert compile_problem(bad).startswith("the mutant does not compile")
+    assert compile_problem(good) == ""

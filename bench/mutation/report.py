@@ -115,7 +115,8 @@ def _change(diff: str) -> str:
 def render(meta: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
            triage: Mapping[str, Mapping[str, str]]) -> str:
     """The report: how it was made, the per-exercise table, then one row per mutant."""
-    lines = ["# Mutation report", "",
+    title = "# Mutation report" + ("" if meta.get("full") else ": a sample, not the full run")
+    lines = [title, "",
              f"- command: `{meta['command']}`", f"- date: {meta['date']}", f"- commit: {meta['commit']}",
              f"- level {meta['level']}, seed {meta['seed']}; mutants: {meta['sampling']}", "",
              "Kill rate: killed (incompetent included) over the mutants graded, less the survivors "

@@ -1,7 +1,7 @@
 """Make each mutant, grade it on its exercise, and write the report.
 
     python -m bench.mutation [--exercises a,b] [--sample N] [--level L] [--seed S] [--jobs J]
-                             [--out DIR] [--list]
+                             [--out DIR] [--mutants ID,...] [--list]
 
 Per mutant: the reference is materialised into a fresh folder with a manifest naming the mutant's
 exercises (:func:`faultfirst.calibrate.prepare_solution`), cosmic-ray applies the mutation to the
@@ -50,6 +50,16 @@ def apply(mutant: Mutant, folder: Path) -> str:
                                           f"a/{mutant.file}", f"b/{mutant.file}", lineterm="", n=1))
 
 
+def compile_problem(path: Path) -> str:
+    """Why the mutated file is not valid Python, or ``""`` (such a mutant is incompetent: the app
+    cannot even import it, so there is no need to grade it)."""
+    try:
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    except SyntaxError as error:
+        return f"the mutant does not compile: {error.msg} (line {error.lineno})"
+    return ""
+
+
 def outcome_of(result: Any) -> tuple[str, list[str], str]:
     """(outcome, failed check names, message) of a :class:`graders.harness.GradeResult`."""
     if result.status == "did-not-start":
@@ -78,8 +88,13 @@ def grade_mutant(mutant: Mutant, level: str, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="faultfirst-mutant-") as work:
         folder = prepare_solution("reference", mutant.exercises, level, Path(work) / "app")
         row["diff"] = apply(mutant, folder)
-        result = grade(folder, level=level, seed=seed, out_dir=Path(work) / "grading", select=SELECT)
-    row["outcome"], row["killed_by"], row["message"] = outcome_of(result)
+        problem = compile_problem(folder / mutant.file)
+        if problem:  # cosmic-ray can make invalid code (``*, stream`` as ``+, stream``): no app
+            row["outcome"], row["killed_by"], row["message"] = "incompetent", [], problem
+        else:
+            result = grade(folder, level=level, seed=seed, out_dir=Path(work) / "grading",
+                           select=SELECT)
+            row["outcome"], row["killed_by"], row["message"] = outcome_of(result)
     row["duration_s"] = round(time.monotonic() - started, 1)
     return row
 
@@ -113,6 +128,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="sampling and grading seed (default 0)")
     parser.add_argument("--jobs", type=int, default=1, help="gradings at once (default 1)")
     parser.add_argument("--out", type=Path, default=KIT_ROOT / "bench" / "results" / "mutation")
+    parser.add_argument("--mutants", help="comma-separated mutant ids to grade (e.g. to check a "
+                        "survivor's triage); overrides --exercises and --sample")
     parser.add_argument("--list", action="store_true", help="print the chosen mutants and stop")
     args = parser.parse_args(argv)
     known = known_exercises()
@@ -132,18 +149,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     skipped: dict[str, int] = {}
     every = enumerate_mutants(skipped=skipped)
     chosen = sample(every, args.sample, args.seed, args.exercises)
+    if args.mutants:
+        by_key = {m.key: m for m in every}
+        unknown = [key for key in args.mutants.split(",") if key not in by_key]
+        if unknown:
+            print(f"unknown mutant ids: {', '.join(unknown)} (see --list)", file=sys.stderr)
+            return 2
+        chosen = [by_key[key] for key in args.mutants.split(",")]
     if args.list:
         for mutant in chosen:
             print(f"{mutant.key}  line {mutant.line}  -> {','.join(mutant.exercises)}")
         return 0
     triage = load_triage(TRIAGE_PATH)
     how = "every mutant"
-    if args.sample:
+    if args.mutants:
+        how = "the mutants named by --mutants"
+    elif args.sample:
         how = (f"a sample of {args.sample} per exercise (random.Random({args.seed}), operator "
                "families taken in turn in a shuffled order, a uniform draw within each)")
     meta = {"command": "python -m bench.mutation " + shlex.join(sys.argv[1:] if argv is None else argv),
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit(),
             "level": args.level, "seed": args.seed, "sampling": how,
+            "full": not (args.mutants or args.sample or args.exercises),
             "mutants_available": {ex: sum(1 for m in every if m.exercise == ex)
                                   for ex in sorted({m.exercise for m in every})},
             "in_annotations": skipped}

@@ -116,8 +116,9 @@ EXERCISE_MAP: dict[str, dict[str, tuple[str, ...]]] = {
         "_gather_until": ("batch",),
     },
     "litreview/api/stream.py": {"": ("streaming",)},
-    "litreview/api/extractions.py": {"": ("structured-output",)},
-    "litreview/api/answers.py": {"": ("citations",)},
+    # Extractions and answers must never fall back (the fallback brief): that flag is fallback's.
+    "litreview/api/extractions.py": {"": ("structured-output", "fallback")},
+    "litreview/api/answers.py": {"": ("citations", "fallback")},
 }
 
 
