@@ -75,7 +75,9 @@ EXERCISE_MAP: dict[str, dict[str, tuple[str, ...]]] = {
     "litreview/structured.py": {"": ("structured-output",)},
     "litreview/generation.py": {"": ("structured-output",), "generate": ("structured-output", "cost")},
     "litreview/citations.py": {"": ("citations",)},
-    "litreview/clock.py": {"SystemClock": ("deadlines",), "Deadline": ("deadlines",)},
+    # capped_by serves only the batch: an item's deadline never passes the batch's.
+    "litreview/clock.py": {"SystemClock": ("deadlines",), "Deadline": ("deadlines",),
+                           "Deadline.capped_by": ("batch",)},
     "litreview/errors.py": {
         "": ("retries",),
         "AttemptError.provider_down": ("fallback",),
