@@ -95,6 +95,8 @@ def grade_mutant(mutant: Mutant, level: str, seed: int) -> dict[str, Any]:
             result = grade(folder, level=level, seed=seed, out_dir=Path(work) / "grading",
                            select=SELECT)
             row["outcome"], row["killed_by"], row["message"] = outcome_of(result)
+            row["why"] = {c.record.name: c.record.why[:500] for c in result.score.counted
+                          if c.record.name in row["killed_by"]}
     row["duration_s"] = round(time.monotonic() - started, 1)
     return row
 

@@ -76,7 +76,8 @@ EXERCISE_MAP: dict[str, dict[str, tuple[str, ...]]] = {
     "litreview/generation.py": {"": ("structured-output",), "generate": ("structured-output", "cost")},
     "litreview/citations.py": {"": ("citations",)},
     # capped_by serves only the batch: an item's deadline never passes the batch's.
-    "litreview/clock.py": {"SystemClock": ("deadlines",), "Deadline": ("deadlines",),
+    # The gateway gives up (llm_timeout) on an expired deadline: the retries brief's rule too.
+    "litreview/clock.py": {"SystemClock": ("deadlines",), "Deadline": ("deadlines", "retries"),
                            "Deadline.capped_by": ("batch",)},
     "litreview/errors.py": {
         "": ("retries",),
