@@ -23,7 +23,7 @@ from bench.mutation.targets import (
     sample,
     scope_of,
 )
-from graders.harness.context import known_exercises
+from graders.harness.inner.context import known_exercises
 
 
 def _definitions(tree: ast.Module) -> set[str]:

@@ -118,8 +118,8 @@ def _eta(done: int, total: int, started: float) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    from graders.harness.context import known_exercises
-    from graders.harness.records import LEVELS
+    from graders.harness.inner.context import known_exercises
+    from graders.harness.report.records import LEVELS
 
     parser = argparse.ArgumentParser(prog="python -m bench.mutation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
