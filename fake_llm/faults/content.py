@@ -65,9 +65,8 @@ class SchemaDrift(_JsonFault):
     variant: Drift | Literal["any"] = "any"
 
     def rewrite(self, text: str, ctx: RequestContext, rng: random.Random) -> str:
-        variant = self.variant
-        if variant == "any":
-            variant = rng.choice(("string_number", "missing_key"))
+        variant: Drift = rng.choice(("string_number", "missing_key")) if self.variant == "any" \
+            else self.variant
         try:
             data = json.loads(text)
         except json.JSONDecodeError:  # not an extraction after all (e.g. an unknown paper)

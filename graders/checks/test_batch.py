@@ -270,3 +270,49 @@ def test_each_item_has_its_own_status(app, fake, evidence, contract):
     assert len(repeated) >= 2, (
         f"P0081 is asked for twice, so it gets two items and a summary call for each; the app made "
         f"{len(repeated)} call(s) for it")
+
+
+@check(exercise="batch", tag="concurrency", points=2, time_limit_s=25,
+       clauses=("batch.cap-per-batch", "batch.others-dont-wait", "batch.in-flight-cap"))
+def test_a_second_batch_does_not_wait_for_the_first(app, fake, evidence, contract):
+    """A batch of 4 papers whose calls take 4 s fills its 4 slots; a second batch of 4 fast papers
+    sent once those calls are in flight has slots of its own (the cap is per batch, and other
+    requests don't wait for a batch): its calls start while the first batch's are still running,
+    and it answers with its 4 summaries. Neither batch has more than 4 calls in flight."""
+    cap = contract["max_in_flight"]
+    first, second = paper_range(121, cap), paper_range(201, cap)
+    script(fake, [rule(fault("latency", delay_ms=4000), times=None, task="summary", paper_id=p)
+                  for p in first] + [rule(fault("latency", delay_ms=100), times=None, task="summary")])
+    evidence.injected(f"a batch of {', '.join(first)} (every call takes 4 s); once its calls are in "
+                      f"flight, a batch of {', '.join(second)} (every call takes 100 ms)")
+
+    def second_batch() -> Any:
+        started = time.monotonic()
+        while time.monotonic() - started < 3.0:
+            if sum(1 for r in calls(fake.admin.ledger(), task="summary")
+                   if set(r.get("paper_ids") or []) & set(first)) >= cap:
+                break
+            time.sleep(0.02)
+        return _batch(app, second, contract)
+
+    one, two = (answered(r) for r in run_all([lambda: _batch(app, first, contract), second_batch]))
+    rows = calls(evidence.ledger(), task="summary")
+    first_rows = [r for r in rows if set(r.get("paper_ids") or []) & set(first)]
+    second_rows = [r for r in rows if set(r.get("paper_ids") or []) & set(second)]
+    evidence.observed(f"first batch: {shown(one)}; {attempts_text(first_rows)}")
+    evidence.observed(f"second batch: {shown(two)}; {attempts_text(second_rows)}")
+    for label, response, papers, own in (("first", one, first, first_rows),
+                                         ("second", two, second, second_rows)):
+        items = _items(response, papers)
+        wrong = _wrong_items(items, papers)
+        assert not wrong, f"the {label} batch: {len(wrong)} item(s) are not the right summary: {wrong[0]}"
+        assert max(_overlap(own), default=0) <= cap, (
+            f"the {label} batch had {max(_overlap(own))} calls in flight at once; its cap is {cap}")
+    first_end = min((float(r["finish_s"]) for r in first_rows if r.get("finish_s") is not None),
+                    default=float("inf"))
+    late = [r for r in second_rows if float(r["arrival_s"]) >= first_end]
+    assert first_rows and not late, (
+        f"the second batch's calls waited for the first batch's: {len(late)} of its {len(second_rows)} "
+        "calls started only once a call of the first batch had ended (on the fake's clock); the cap "
+        f"is per batch request (two batches may have {2 * cap} calls in flight), and other requests "
+        "don't wait for a batch")
