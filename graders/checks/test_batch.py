@@ -275,20 +275,22 @@ def test_each_item_has_its_own_status(app, fake, evidence, contract):
 @check(exercise="batch", tag="concurrency", points=2, time_limit_s=25,
        clauses=("batch.cap-per-batch", "batch.others-dont-wait", "batch.in-flight-cap"))
 def test_a_second_batch_does_not_wait_for_the_first(app, fake, evidence, contract):
-    """A batch of 4 papers whose calls take 4 s fills its 4 slots; a second batch of 4 fast papers
-    sent once those calls are in flight has slots of its own (the cap is per batch, and other
-    requests don't wait for a batch): its calls start while the first batch's are still running,
-    and it answers with its 4 summaries. Neither batch has more than 4 calls in flight."""
+    """A batch of 8 papers whose calls take 1.2 s (a slow model every app must still answer)
+    keeps its 4 slots busy for 2.4 s; a second batch of 4 fast papers, sent once the first one's
+    calls are in flight, has slots of its own (the cap is per batch, and other requests don't wait
+    for a batch): at some moment the two batches have more than 4 calls in flight between them.
+    Both answer with their summaries, and neither has more than 4 calls in flight."""
     cap = contract["max_in_flight"]
-    first, second = paper_range(121, cap), paper_range(201, cap)
-    script(fake, [rule(fault("latency", delay_ms=4000), times=None, task="summary", paper_id=p)
+    first, second = paper_range(121, 2 * cap), paper_range(201, cap)
+    script(fake, [rule(fault("latency", delay_ms=1200), times=None, task="summary", paper_id=p)
                   for p in first] + [rule(fault("latency", delay_ms=100), times=None, task="summary")])
-    evidence.injected(f"a batch of {', '.join(first)} (every call takes 4 s); once its calls are in "
-                      f"flight, a batch of {', '.join(second)} (every call takes 100 ms)")
+    evidence.injected(f"a batch of {len(first)} papers {first[0]}..{first[-1]} (every call takes 1.2 s); "
+                      f"once its calls are in flight, a batch of {', '.join(second)} (every call takes "
+                      "100 ms)")
 
     def second_batch() -> Any:
         started = time.monotonic()
-        while time.monotonic() - started < 3.0:
+        while time.monotonic() - started < 2.0:
             if sum(1 for r in calls(fake.admin.ledger(), task="summary")
                    if set(r.get("paper_ids") or []) & set(first)) >= cap:
                 break
@@ -308,11 +310,9 @@ def test_a_second_batch_does_not_wait_for_the_first(app, fake, evidence, contrac
         assert not wrong, f"the {label} batch: {len(wrong)} item(s) are not the right summary: {wrong[0]}"
         assert max(_overlap(own), default=0) <= cap, (
             f"the {label} batch had {max(_overlap(own))} calls in flight at once; its cap is {cap}")
-    first_end = min((float(r["finish_s"]) for r in first_rows if r.get("finish_s") is not None),
-                    default=float("inf"))
-    late = [r for r in second_rows if float(r["arrival_s"]) >= first_end]
-    assert first_rows and not late, (
-        f"the second batch's calls waited for the first batch's: {len(late)} of its {len(second_rows)} "
-        "calls started only once a call of the first batch had ended (on the fake's clock); the cap "
-        f"is per batch request (two batches may have {2 * cap} calls in flight), and other requests "
-        "don't wait for a batch")
+    both = _overlap(first_rows + second_rows)
+    evidence.observed(f"the two batches' calls in flight at each arrival: {both}")
+    assert max(both, default=0) > cap, (
+        f"the two batches never had more than {max(both, default=0)} calls in flight between them: "
+        "the second batch's calls waited for the first batch's slots; the cap is per batch request "
+        f"(two batches may have {2 * cap} calls in flight), and other requests don't wait for a batch")
