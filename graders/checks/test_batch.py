@@ -88,7 +88,7 @@ def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, 
     assert not rows, f"invalid batches reached the model ({len(rows)} calls)"
 
 
-@check(exercise="batch", tag="concurrency", points=4, time_limit_s=30,
+@check(exercise="batch", tag="concurrency", points=3, time_limit_s=30,
        clauses=("batch.in-flight-cap", "batch.items-in-order", "batch.ok-only-with-summary"))
 def test_batch_calls_run_in_parallel_within_the_cap(app, fake, evidence, contract):
     """12 papers whose every call takes 300 ms: the calls overlap (at least 2 in flight) but never
@@ -153,7 +153,7 @@ def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
     assert problem is None, f"the batch's {problem}"
 
 
-@check(exercise="batch", tag="timeouts", points=4, time_limit_s=30,
+@check(exercise="batch", tag="timeouts", points=3, time_limit_s=30,
        clauses=("batch.deadline", "batch.unfinished-llm-timeout", "batch.one-failure-never-fails-batch",
                 "batch.items-in-order", "retries.batch-item-deadline"))
 def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):

@@ -68,7 +68,7 @@ BUDGET_ENDPOINTS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-@check(exercise="cost", tag="correctness", points=2, time_limit_s=30,
+@check(exercise="cost", tag="correctness", points=1, time_limit_s=30,
        clauses=("cost.budget-validation",))
 def test_invalid_token_budgets_are_refused(app, fake, evidence):
     """Every kind of token_budget that is not a positive whole number written as a JSON integer
@@ -134,7 +134,7 @@ def test_usage_counts_retries_and_re_asks(app, fake, evidence):
         assert problem is None, f"the {kind} of {paper_id} (after a failed first call): {problem}"
 
 
-@check(exercise="cost", tag="cost", points=3, time_limit_s=20,
+@check(exercise="cost", tag="cost", points=2, time_limit_s=20,
        clauses=("cost.batch-usage", "cost.stream-usage", "streaming.done-usage"))
 def test_batch_and_stream_usage(app, fake, evidence):
     """A batch reports the tokens of all its calls (a retried item included); a stream's done
@@ -249,7 +249,7 @@ def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence
     assert problem is None, f"the summary written by the secondary: {problem}"
 
 
-@check(exercise="cost", tag="cost", points=2, time_limit_s=25,
+@check(exercise="cost", tag="cost", points=1, time_limit_s=25,
        clauses=("cost.batch-item-budget", "cost.first-call-always", "batch.items-follow-summary-rules"))
 def test_every_batch_item_has_the_whole_budget(app, fake, evidence):
     """A batch of 10 papers with token_budget 1, every call taking 300 ms, two papers failing

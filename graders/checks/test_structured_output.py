@@ -61,7 +61,7 @@ def _extract_each(app: Any, evidence: Any, cases: dict[str, str],
         yield name, paper_id, *answer_and_calls(evidence, f"{name} ({paper_id})", paper_id, result)
 
 
-@check(exercise="structured-output", tag="parsing", points=4, time_limit_s=20,
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20,
        clauses=("structured-output.repair-fence", "structured-output.repair-prose",
                 "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
                 "structured-output.repair-sample-size-string", "structured-output.text-fields",
@@ -84,7 +84,7 @@ def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, co
             f"model {len(rows)} times")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=40,
+@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=40,
        clauses=("structured-output.repair-fence", "structured-output.repair-prose",
                 "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
                 "structured-output.repair-sample-size-string"))
@@ -128,7 +128,7 @@ def test_combined_disguises_are_repaired(app, fake, evidence, contract):
         f"right extraction, e.g. {failures[0]}")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20,
+@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=20,
        clauses=("structured-output.no-other-repair", "structured-output.length-is-invalid",
                 "structured-output.values-from-reply", "structured-output.reask-limit"))
 def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
@@ -150,7 +150,7 @@ def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
             f"calls; the app made {len(rows)}")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=25, fresh_app=True,
+@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=25, fresh_app=True,
        clauses=("structured-output.reask-limit", "structured-output.reask-is-attempt",
                 "structured-output.values-from-reply",
                 "structured-output.unreadable-200-not-a-generation",
@@ -248,7 +248,7 @@ NOT_REPAIRABLE_VALUES = {
 }
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20,
+@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=20,
        clauses=("structured-output.wrong-type-not-repaired", "structured-output.same-paper",
                 "structured-output.no-other-repair", "structured-output.sample-size-integer",
                 "structured-output.effect-direction", "structured-output.values-from-reply"))
@@ -275,7 +275,7 @@ def test_wrong_values_are_re_asked_not_repaired(app, fake, evidence, contract):
             "call(s)" + (", and used the guessed value" if len(rows) == 1 else ""))
 
 
-@check(exercise="structured-output", tag="timeouts", points=2, time_limit_s=20,
+@check(exercise="structured-output", tag="timeouts", points=1, time_limit_s=20,
        clauses=("structured-output.reask-deadline", "structured-output.reask-limit"))
 def test_re_asks_stop_at_the_deadline(app, fake, evidence, contract):
     """Every extraction reply for P0209 is cut short and takes 1.6 s: two generations take 3.2 s,
@@ -301,7 +301,7 @@ def test_re_asks_stop_at_the_deadline(app, fake, evidence, contract):
         f"the app gave up after {len(rows)} call(s) though a re-ask had time to finish")
 
 
-@check(exercise="structured-output", tag="correctness", points=2, time_limit_s=30, fresh_app=True,
+@check(exercise="structured-output", tag="correctness", points=1, time_limit_s=30, fresh_app=True,
        clauses=("structured-output.reasks-not-retries", "structured-output.reask-limit"))
 def test_re_asks_do_not_spend_the_retry_budget(app, fake, evidence, contract):
     """Four summaries, one after another, each failing its first three calls (503) then answered:
