@@ -41,9 +41,6 @@ KNOWN_IDS = Path(__file__).with_name("clause_ids.txt")
 # only ever shrinks. Keep it in step with docs/writing-checks.md ("Unchecked clauses").
 UNCHECKED = {
     # The fake LLM has no fault for these: a check cannot provoke them yet.
-    "structured-output.same-paper": "the fake has no fault that names another paper in the JSON",
-    "structured-output.wrong-type-not-repaired":
-        "the fake's schema_drift has no float (1024.0), zero or boolean sample_size variant",
     "streaming.other-finish-reason": "the fake's streams have no finish_reason 'length' fault",
     "citations.no-citations-empty-list": "the fake's answers always cite every source; no fault "
                                          "removes the markers",
@@ -51,9 +48,6 @@ UNCHECKED = {
     "retries.retry-after-ms-wins": "telling a 400 ms wait from a 1 s one needs an upper bound "
                                    "too tight for a loaded machine",
     "retries.reasks-no-budget": "needs re-asks with the retry budget drained",
-    "structured-output.reask-deadline": "needs slow invalid replies so that the third runs out of time",
-    "structured-output.reasks-not-retries": "needs re-asks with the retry budget drained",
-    "batch.cap-per-batch": "permits an app-wide cap as well as one per batch: nothing to catch",
     "cost.budget-or-deadline": "permits either code: there is nothing to catch",
     "fallback.both-open": "needs both providers' breakers opened, then a timed summary",
     "fallback.breaker-resets": "needs 4 failures, a success, then 4 failures without opening",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import random
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from fake_llm.corpus import corpus
 from fake_llm.faults.base import Fault, Plan, RequestContext
 
 REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
@@ -36,30 +37,74 @@ class _JsonFault(_ContentFault):
     tasks = ("extract",)
 
 
+Drift = Literal["string_number", "missing_key", "float_number", "zero", "negative", "boolean",
+                "decimal_string", "approx_string", "effect_synonym", "effect_case", "other_paper"]
+# What a model that drifts says instead of a direction of effect: synonyms, or another case.
+EFFECT_SYNONYMS = {"increase": "positive", "decrease": "negative", "no_effect": "none"}
+
+
 class SchemaDrift(_JsonFault):
-    """Valid JSON, wrong schema: ``sample_size`` as a string such as ``"1,024"``, or a key missing."""
+    """Valid JSON, wrong schema. ``variant`` says how:
+
+    - ``string_number``: ``sample_size`` as a string with thousands separators (``"1,024"``), the
+      one drift a parser may repair;
+    - ``missing_key``: one of the required keys left out;
+    - ``float_number`` (``1024.0``), ``zero`` (``0``), ``negative`` (``-1024``), ``boolean``
+      (``true``), ``decimal_string`` (``"1.024"``, dots as thousands separators; ``"279.0"`` below
+      a thousand), ``approx_string`` (``"about 1024"``): a ``sample_size`` no parser may convert;
+    - ``effect_synonym`` (``"positive"``, ``"negative"``, ``"none"``) and ``effect_case``
+      (``"Increase"``): an ``effect_direction`` outside the three values;
+    - ``other_paper``: the whole extraction of another paper (the next one in the corpus);
+    - ``any``: ``string_number`` or ``missing_key`` at random (what the levels use).
+    """
 
     kind = "schema_drift"
     family = "content"
     order = 0
 
-    variant: Literal["string_number", "missing_key", "any"] = "any"
+    variant: Drift | Literal["any"] = "any"
 
     def rewrite(self, text: str, ctx: RequestContext, rng: random.Random) -> str:
-        variant = self.variant
-        if variant == "any":
-            variant = rng.choice(("string_number", "missing_key"))
+        variant: Drift = rng.choice(("string_number", "missing_key")) if self.variant == "any" \
+            else self.variant
         try:
             data = json.loads(text)
         except json.JSONDecodeError:  # not an extraction after all (e.g. an unknown paper)
             return text
         if not isinstance(data, dict) or "sample_size" not in data:
             return text
-        if variant == "string_number":
-            data["sample_size"] = f"{data['sample_size']:,}"
-        else:
-            del data[rng.choice(["population", "intervention", "outcome", "sample_size"])]
-        return json.dumps(data)
+        return json.dumps(_drift(data, variant, rng))
+
+
+def _drift(data: dict[str, Any], variant: Drift, rng: random.Random) -> dict[str, Any]:
+    """``data`` (a correct extraction) drifted from the schema as ``variant`` says."""
+    size = int(data["sample_size"])
+    if variant == "string_number":
+        data["sample_size"] = f"{size:,}"
+    elif variant == "missing_key":
+        del data[rng.choice(["population", "intervention", "outcome", "sample_size"])]
+    elif variant == "float_number":
+        data["sample_size"] = float(size)
+    elif variant == "zero":
+        data["sample_size"] = 0
+    elif variant == "negative":
+        data["sample_size"] = -size
+    elif variant == "boolean":
+        data["sample_size"] = True
+    elif variant == "decimal_string":
+        data["sample_size"] = f"{size:,}".replace(",", ".") if size >= 1000 else f"{size}.0"
+    elif variant == "approx_string":
+        data["sample_size"] = f"about {size}"
+    elif variant == "effect_synonym":
+        data["effect_direction"] = EFFECT_SYNONYMS.get(str(data.get("effect_direction")), "unclear")
+    elif variant == "effect_case":
+        data["effect_direction"] = str(data.get("effect_direction")).capitalize()
+    else:
+        papers = sorted(corpus())
+        here = papers.index(data["paper_id"]) if data.get("paper_id") in papers else -1
+        other = corpus()[papers[(here + 1) % len(papers)]]
+        data = {"paper_id": other.paper_id, **other.truth()}
+    return data
 
 
 class JsonSingleQuotes(_JsonFault):

@@ -88,7 +88,7 @@ def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, 
     assert not rows, f"invalid batches reached the model ({len(rows)} calls)"
 
 
-@check(exercise="batch", tag="concurrency", points=4, time_limit_s=30,
+@check(exercise="batch", tag="concurrency", points=3, time_limit_s=30,
        clauses=("batch.in-flight-cap", "batch.items-in-order", "batch.ok-only-with-summary"))
 def test_batch_calls_run_in_parallel_within_the_cap(app, fake, evidence, contract):
     """12 papers whose every call takes 300 ms: the calls overlap (at least 2 in flight) but never
@@ -153,7 +153,7 @@ def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
     assert problem is None, f"the batch's {problem}"
 
 
-@check(exercise="batch", tag="timeouts", points=4, time_limit_s=30,
+@check(exercise="batch", tag="timeouts", points=3, time_limit_s=30,
        clauses=("batch.deadline", "batch.unfinished-llm-timeout", "batch.one-failure-never-fails-batch",
                 "batch.items-in-order", "retries.batch-item-deadline"))
 def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
@@ -270,3 +270,49 @@ def test_each_item_has_its_own_status(app, fake, evidence, contract):
     assert len(repeated) >= 2, (
         f"P0081 is asked for twice, so it gets two items and a summary call for each; the app made "
         f"{len(repeated)} call(s) for it")
+
+
+@check(exercise="batch", tag="concurrency", points=2, time_limit_s=25,
+       clauses=("batch.cap-per-batch", "batch.others-dont-wait", "batch.in-flight-cap"))
+def test_a_second_batch_does_not_wait_for_the_first(app, fake, evidence, contract):
+    """A batch of 8 papers whose calls take 1.2 s (a slow model every app must still answer)
+    keeps its 4 slots busy for 2.4 s; a second batch of 4 fast papers, sent once the first one's
+    calls are in flight, has slots of its own (the cap is per batch, and other requests don't wait
+    for a batch): at some moment the two batches have more than 4 calls in flight between them.
+    Both answer with their summaries, and neither has more than 4 calls in flight."""
+    cap = contract["max_in_flight"]
+    first, second = paper_range(121, 2 * cap), paper_range(201, cap)
+    script(fake, [rule(fault("latency", delay_ms=1200), times=None, task="summary", paper_id=p)
+                  for p in first] + [rule(fault("latency", delay_ms=100), times=None, task="summary")])
+    evidence.injected(f"a batch of {len(first)} papers {first[0]}..{first[-1]} (every call takes 1.2 s); "
+                      f"once its calls are in flight, a batch of {', '.join(second)} (every call takes "
+                      "100 ms)")
+
+    def second_batch() -> Any:
+        started = time.monotonic()
+        while time.monotonic() - started < 2.0:
+            if sum(1 for r in calls(fake.admin.ledger(), task="summary")
+                   if set(r.get("paper_ids") or []) & set(first)) >= cap:
+                break
+            time.sleep(0.02)
+        return _batch(app, second, contract)
+
+    one, two = (answered(r) for r in run_all([lambda: _batch(app, first, contract), second_batch]))
+    rows = calls(evidence.ledger(), task="summary")
+    first_rows = [r for r in rows if set(r.get("paper_ids") or []) & set(first)]
+    second_rows = [r for r in rows if set(r.get("paper_ids") or []) & set(second)]
+    evidence.observed(f"first batch: {shown(one)}; {attempts_text(first_rows)}")
+    evidence.observed(f"second batch: {shown(two)}; {attempts_text(second_rows)}")
+    for label, response, papers, own in (("first", one, first, first_rows),
+                                         ("second", two, second, second_rows)):
+        items = _items(response, papers)
+        wrong = _wrong_items(items, papers)
+        assert not wrong, f"the {label} batch: {len(wrong)} item(s) are not the right summary: {wrong[0]}"
+        assert max(_overlap(own), default=0) <= cap, (
+            f"the {label} batch had {max(_overlap(own))} calls in flight at once; its cap is {cap}")
+    both = _overlap(first_rows + second_rows)
+    evidence.observed(f"the two batches' calls in flight at each arrival: {both}")
+    assert max(both, default=0) > cap, (
+        f"the two batches never had more than {max(both, default=0)} calls in flight between them: "
+        "the second batch's calls waited for the first batch's slots; the cap is per batch request "
+        f"(two batches may have {2 * cap} calls in flight), and other requests don't wait for a batch")

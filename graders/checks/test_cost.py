@@ -7,6 +7,7 @@ app's circuit breaker (app-wide state), which must not spoil the other checks.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,10 +21,12 @@ from graders.checks.scenario import (
     fault,
     honest_error,
     item_code,
+    paper_range,
     rule,
     run_all,
     script,
     shown,
+    status_text,
     summary_problem,
     usage_problem,
 )
@@ -53,28 +56,45 @@ def _each_with_usage(evidence: Any, jobs: list[tuple[str, str, Callable[[], Any]
         yield kind, paper_id, *answer_and_calls(evidence, kind, paper_id, result, _with_usage)
 
 
-@check(exercise="cost", tag="correctness", points=1, time_limit_s=20,
+# Every kind of token_budget the brief refuses: not positive, not whole, a whole number written
+# with a decimal point, a number in a string, a boolean, and other JSON types.
+INVALID_BUDGETS: list[Any] = [0, -5, 1.5, 300.0, "300", "abc", True, False, [300], {"tokens": 300}]
+BUDGET_ENDPOINTS: list[tuple[str, dict[str, Any]]] = [
+    ("/extractions", {"paper_id": "P0011"}),
+    ("/summaries", {"paper_id": "P0011"}),
+    ("/answers", {"question": QUESTION, "paper_ids": ["P0011"]}),
+    ("/summaries/batch", {"paper_ids": ["P0011"]}),
+    ("/summaries/stream", {"paper_id": "P0011"}),
+]
+
+
+@check(exercise="cost", tag="correctness", points=1, time_limit_s=30,
        clauses=("cost.budget-validation",))
 def test_invalid_token_budgets_are_refused(app, fake, evidence):
-    """A token_budget that is not a positive whole number (0, -5, "abc", 1.5) is 400 bad_request on
-    every LLM endpoint, before any model call."""
+    """Every kind of token_budget that is not a positive whole number written as a JSON integer
+    (0, -5, 1.5, 300.0, "300", "abc", true, false, a list, an object) is 400 bad_request on every
+    LLM endpoint (the stream included), before any model call; a null token_budget is the default,
+    not an error."""
     script(fake)
-    cases = [("/extractions", {"paper_id": "P0011", "token_budget": 0}),
-             ("/extractions", {"paper_id": "P0011", "token_budget": -5}),
-             ("/extractions", {"paper_id": "P0011", "token_budget": "abc"}),
-             ("/extractions", {"paper_id": "P0011", "token_budget": 1.5}),
-             ("/summaries", {"paper_id": "P0011", "token_budget": 0}),
-             ("/answers", {"question": QUESTION, "paper_ids": ["P0011"], "token_budget": -1}),
-             ("/summaries/batch", {"paper_ids": ["P0011"], "token_budget": 0}),
-             ("/summaries/stream", {"paper_id": "P0011", "token_budget": 0})]
-    evidence.injected("; ".join(f"{path} with token_budget {body['token_budget']!r}" for path, body in cases))
-    for path, body in cases:
-        response = app.post(path, body, timeout_s=10.0)
-        evidence.observed(f"{path} token_budget={body['token_budget']!r}: {shown(response)}")
-        problem = honest_error(response, "bad_request")
-        assert problem is None, f"POST {path} with token_budget {body['token_budget']!r} {problem}"
+    evidence.injected("POST to each of " + ", ".join(path for path, _ in BUDGET_ENDPOINTS)
+                      + " with token_budget " + ", ".join(json.dumps(b) for b in INVALID_BUDGETS))
+    refused = []
+    for path, body in BUDGET_ENDPOINTS:
+        for budget in INVALID_BUDGETS:
+            response = app.post(path, {**body, "token_budget": budget}, timeout_s=10.0)
+            if honest_error(response, "bad_request") is not None:
+                refused.append(f"POST {path} with token_budget {json.dumps(budget)} "
+                               f"{honest_error(response, 'bad_request')}")
+    evidence.observed(f"{len(BUDGET_ENDPOINTS) * len(INVALID_BUDGETS) - len(refused)} of "
+                      f"{len(BUDGET_ENDPOINTS) * len(INVALID_BUDGETS)} requests answered 400 bad_request"
+                      + (": not " + "; ".join(refused) if refused else ""))
+    assert not refused, f"{len(refused)} invalid token budget(s) accepted, e.g. {refused[0]}"
     rows = evidence.ledger()
     assert not rows, f"requests with an invalid token_budget reached the model ({len(rows)} calls)"
+    response = app.post("/extractions", {"paper_id": "P0012", "token_budget": None}, timeout_s=10.0)
+    evidence.observed(f"/extractions with token_budget null: {shown(response)}")
+    assert response.status == 200, (
+        f"an extraction with token_budget null (the default budget) answered {status_text(response)}")
 
 
 @check(exercise="cost", tag="cost", points=2, time_limit_s=20,
@@ -114,7 +134,7 @@ def test_usage_counts_retries_and_re_asks(app, fake, evidence):
         assert problem is None, f"the {kind} of {paper_id} (after a failed first call): {problem}"
 
 
-@check(exercise="cost", tag="cost", points=3, time_limit_s=20,
+@check(exercise="cost", tag="cost", points=2, time_limit_s=20,
        clauses=("cost.batch-usage", "cost.stream-usage", "streaming.done-usage"))
 def test_batch_and_stream_usage(app, fake, evidence):
     """A batch reports the tokens of all its calls (a retried item included); a stream's done
@@ -227,3 +247,37 @@ def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence
     assert problem is None, f"the summary answered 200, but {problem}"
     problem = usage_problem(_usage_of(response), rows)
     assert problem is None, f"the summary written by the secondary: {problem}"
+
+
+@check(exercise="cost", tag="cost", points=1, time_limit_s=25,
+       clauses=("cost.batch-item-budget", "cost.first-call-always", "batch.items-follow-summary-rules"))
+def test_every_batch_item_has_the_whole_budget(app, fake, evidence):
+    """A batch of 10 papers with token_budget 1, every call taking 300 ms, two papers failing
+    their first call (503, no usage): no item has spent anything before its first call or its
+    retry, so every item is its summary. (One budget shared by the items would refuse the later
+    items, first calls included, once the first ones had spent a token.)"""
+    papers = paper_range(225, 10)
+    retried = [papers[5], papers[8]]
+    slow = fault("latency", delay_ms=300)
+    script(fake, [rule(fault("http_error", status=503), times=1, paper_id=p) for p in retried]
+           + [rule(slow, times=None, task="summary")])
+    evidence.injected(f"a batch of {len(papers)} papers with token_budget 1; every summary call takes "
+                      f"300 ms; the first call about {' and '.join(retried)} is 503 (no usage)")
+    response = answered(app.post("/summaries/batch", {"paper_ids": papers, "token_budget": 1},
+                                 timeout_s=8.0 + CLIENT_MARGIN_S))
+    items = response.json.get("items") if isinstance(response.json, dict) else None
+    evidence.observed(f"{shown(response)}; items: " + (", ".join(
+        f"{i.get('paper_id')} {i.get('status')} {item_code(i) or ''}".strip()
+        for i in items if isinstance(i, dict)) if isinstance(items, list) else "none"))
+    assert response.status == 200 and isinstance(items, list) and len(items) == len(papers) \
+        and all(isinstance(item, dict) for item in items), f"the batch answered {shown(response)}"
+    rows = evidence.ledger()
+    for paper_id in retried:
+        evidence.observed(f"{paper_id}: {attempts_text(calls(rows, paper_id))}")
+    for item, paper_id in zip(items, papers, strict=True):
+        problem = summary_problem(item, paper_id) if item.get("status") == "ok" else \
+            f"{item.get('status')!r} with code {item_code(item)!r}"
+        assert problem is None, (
+            f"item {paper_id} of a batch with token_budget 1: {problem}; each item is one user "
+            "request with the whole budget, and its first call (and, with nothing spent, a retry) "
+            "is always made")

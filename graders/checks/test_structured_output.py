@@ -61,7 +61,7 @@ def _extract_each(app: Any, evidence: Any, cases: dict[str, str],
         yield name, paper_id, *answer_and_calls(evidence, f"{name} ({paper_id})", paper_id, result)
 
 
-@check(exercise="structured-output", tag="parsing", points=4, time_limit_s=20,
+@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20,
        clauses=("structured-output.repair-fence", "structured-output.repair-prose",
                 "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
                 "structured-output.repair-sample-size-string", "structured-output.text-fields",
@@ -84,7 +84,7 @@ def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, co
             f"model {len(rows)} times")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=40,
+@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=40,
        clauses=("structured-output.repair-fence", "structured-output.repair-prose",
                 "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
                 "structured-output.repair-sample-size-string"))
@@ -128,7 +128,7 @@ def test_combined_disguises_are_repaired(app, fake, evidence, contract):
         f"right extraction, e.g. {failures[0]}")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20,
+@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=20,
        clauses=("structured-output.no-other-repair", "structured-output.length-is-invalid",
                 "structured-output.values-from-reply", "structured-output.reask-limit"))
 def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
@@ -150,7 +150,7 @@ def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
             f"calls; the app made {len(rows)}")
 
 
-@check(exercise="structured-output", tag="parsing", points=3, time_limit_s=25, fresh_app=True,
+@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=25, fresh_app=True,
        clauses=("structured-output.reask-limit", "structured-output.reask-is-attempt",
                 "structured-output.values-from-reply",
                 "structured-output.unreadable-200-not-a-generation",
@@ -231,3 +231,101 @@ def test_summaries_and_answers_are_never_empty_or_refused(app, fake, evidence, c
         assert generations <= contract["max_generations"], (
             f"{label} of {paper_id}: every reply was empty or refused, and the app asked "
             f"{generations} times; at most {contract['max_generations']} generations are allowed")
+
+
+# Values no parser may convert, each one reply's drift: (fault, a paper whose truth it breaks).
+# decimal_string needs a paper of 1,000 participants or more, so that it reads "1.024".
+NOT_REPAIRABLE_VALUES = {
+    "sample_size 1024.0": ("float_number", "P0200"),
+    "sample_size 0": ("zero", "P0202"),
+    "sample_size below 0": ("negative", "P0203"),
+    "sample_size true": ("boolean", "P0204"),
+    "sample_size \"1.024\"": ("decimal_string", "P0201"),
+    "sample_size \"about 1000\"": ("approx_string", "P0205"),
+    "effect_direction synonym (positive/negative/none)": ("effect_synonym", "P0206"),
+    "effect_direction in another case (Increase)": ("effect_case", "P0207"),
+    "another paper's extraction": ("other_paper", "P0208"),
+}
+
+
+@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=20,
+       clauses=("structured-output.wrong-type-not-repaired", "structured-output.same-paper",
+                "structured-output.no-other-repair", "structured-output.sample-size-integer",
+                "structured-output.effect-direction", "structured-output.values-from-reply"))
+def test_wrong_values_are_re_asked_not_repaired(app, fake, evidence, contract):
+    """A first reply whose sample_size is 1024.0, 0, negative, true, "1.024" or "about 1000",
+    whose effect_direction is a synonym or in another case, or which is another paper's
+    extraction, is valid JSON but not a valid extraction: no parser may convert it, so the app
+    asks again and the second (good) reply gives the exact extraction, in 2 calls."""
+    cases = {name: paper_id for name, (_, paper_id) in NOT_REPAIRABLE_VALUES.items()}
+    script(fake, [rule(fault("schema_drift", variant=variant), times=1, paper_id=paper_id)
+                  for variant, paper_id in NOT_REPAIRABLE_VALUES.values()])
+    evidence.injected("the first extraction reply only: " +
+                      ", ".join(f"{n} ({p})" for n, p in cases.items()))
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
+        assert response.status == 200, (
+            f"extraction of {paper_id}: after one reply with {name} the app answered "
+            f"{status_text(response)} instead of asking the model again")
+        problem = extraction_problem(response.json, paper_id)
+        assert problem is None, f"extraction of {paper_id} after a reply with {name}: {problem}"
+        assert len(rows) == 2, (
+            f"extraction of {paper_id}: a reply with {name} cannot be repaired without guessing, so "
+            f"it must be re-asked (2 calls with the good second reply); the app made {len(rows)} "
+            "call(s)" + (", and used the guessed value" if len(rows) == 1 else ""))
+
+
+@check(exercise="structured-output", tag="timeouts", points=1, time_limit_s=20,
+       clauses=("structured-output.reask-deadline", "structured-output.reask-limit"))
+def test_re_asks_stop_at_the_deadline(app, fake, evidence, contract):
+    """Every extraction reply for P0209 is cut short and takes 1.6 s: two generations take 3.2 s,
+    and a third cannot end inside the 4.0 s deadline, so the app answers 504 llm_timeout at its
+    deadline (never a late answer, never more than 3 generations)."""
+    paper_id, delay_ms = "P0209", 1600
+    deadline_s = contract["deadline_s"]
+    script(fake, [rule([fault("latency", delay_ms=delay_ms), fault("json_truncated")], times=None,
+                       paper_id=paper_id)])
+    evidence.injected(f"every extraction reply for {paper_id} is cut short and takes {delay_ms} ms")
+    response, rows = answer_and_calls(
+        evidence, f"extraction of {paper_id}", paper_id,
+        run_all([lambda: _extract(app, paper_id, deadline_s + CLIENT_MARGIN_S)])[0])
+    problem = honest_error(response, "llm_timeout")
+    assert problem is None, (
+        f"extraction of {paper_id}, when re-asks cannot finish inside the {deadline_s:g} s deadline, "
+        f"{problem}")
+    assert response.elapsed_s <= deadline_s + CLIENT_MARGIN_S, (
+        f"the extraction took {response.elapsed_s:.1f} s; re-asks happen inside its {deadline_s:g} s")
+    assert len(rows) <= contract["max_generations"], (
+        f"{len(rows)} calls; at most {contract['max_generations']} generations are allowed")
+    assert len(rows) >= 2, (
+        f"the app gave up after {len(rows)} call(s) though a re-ask had time to finish")
+
+
+@check(exercise="structured-output", tag="correctness", points=1, time_limit_s=30, fresh_app=True,
+       clauses=("structured-output.reasks-not-retries", "structured-output.reask-limit"))
+def test_re_asks_do_not_spend_the_retry_budget(app, fake, evidence, contract):
+    """Four summaries, one after another, each failing its first three calls (503) then answered:
+    their retries drain any app-wide retry budget. Then an extraction whose first two replies are
+    cut short is still re-asked twice (re-asks are no retries) and gives the exact extraction."""
+    drains = ["P0210", "P0211", "P0212", "P0213"]
+    paper_id = "P0214"
+    script(fake, [rule(fault("http_error", status=503), times=3, paper_id=p) for p in drains]
+           + [rule(fault("json_truncated"), times=2, paper_id=paper_id)])
+    evidence.injected(f"summaries of {', '.join(drains)} one after another, each failing its first 3 "
+                      f"calls (503, any provider); then an extraction of {paper_id} whose first 2 "
+                      "replies are cut short")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    for drain in drains:
+        answer_and_calls(evidence, f"summary of {drain}", drain,
+                         run_all([lambda d=drain: app.post("/summaries", {"paper_id": d},
+                                                           timeout_s=limit_s)])[0])
+    response, rows = answer_and_calls(evidence, f"extraction of {paper_id}", paper_id,
+                                      run_all([lambda: _extract(app, paper_id, limit_s)])[0])
+    assert response.status == 200, (
+        f"extraction of {paper_id}: after retries drained the retry budget, two cut-short replies "
+        f"then a good one answered {status_text(response)}; re-asks must not draw on a retry budget")
+    problem = extraction_problem(response.json, paper_id)
+    assert problem is None, f"extraction of {paper_id}: {problem}"
+    assert len(rows) == contract["max_generations"], (
+        f"extraction of {paper_id}: two cut-short replies then a good one take "
+        f"{contract['max_generations']} calls; the app made {len(rows)}")
