@@ -44,8 +44,6 @@ UNCHECKED = {
     "structured-output.same-paper": "the fake has no fault that names another paper in the JSON",
     "structured-output.wrong-type-not-repaired":
         "the fake's schema_drift has no float (1024.0), zero or boolean sample_size variant",
-    "citations.no-citations-empty-list": "the fake's answers always cite every source; no fault "
-                                         "removes the markers",
     # Promises a check could prove with the fake as it is; not written yet.
     "retries.retry-after-ms-wins": "telling a 400 ms wait from a 1 s one needs an upper bound "
                                    "too tight for a loaded machine",
