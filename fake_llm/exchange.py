@@ -20,6 +20,7 @@ from starlette.responses import Response
 from fake_llm.connection import abort_connection
 from fake_llm.errors import ApiError, render_error
 from fake_llm.faults import Plan, RequestContext
+from fake_llm.faults.stream import ending_tail
 from fake_llm.ledger import Ledger, LedgerRow
 from fake_llm.model import count_tokens, respond
 from fake_llm.wire import Answer, ParsedRequest, Wire
@@ -228,6 +229,9 @@ class PlannedResponse(Response):
             return
         if plan.truncate_fraction is not None:
             tail = wire.stream_truncated_tail()
+        elif plan.stream_ending is not None:
+            tail = ending_tail(wire, model, answer, ex.parsed.include_usage, *plan.stream_ending)
+            ex.row.usage_reported = ex.parsed.include_usage
         else:
             tail = wire.stream_tail(model, answer, ex.parsed.include_usage)
             ex.row.usage_reported = ex.parsed.include_usage

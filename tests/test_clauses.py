@@ -40,18 +40,14 @@ KNOWN_IDS = Path(__file__).with_name("clause_ids.txt")
 # Clauses no check proves yet, each with the reason. The fix for an entry is a check; the list
 # only ever shrinks. Keep it in step with docs/writing-checks.md ("Unchecked clauses").
 UNCHECKED = {
-    # The fake LLM has no fault for these: a check cannot provoke them yet.
-    "streaming.other-finish-reason": "the fake's streams have no finish_reason 'length' fault",
-    "citations.no-citations-empty-list": "the fake's answers always cite every source; no fault "
-                                         "removes the markers",
     # Promises a check could prove with the fake as it is; not written yet.
     "retries.retry-after-ms-wins": "telling a 400 ms wait from a 1 s one needs an upper bound "
                                    "too tight for a loaded machine",
     "retries.reasks-no-budget": "needs re-asks with the retry budget drained",
     "cost.budget-or-deadline": "permits either code: there is nothing to catch",
-    "fallback.both-open": "needs both providers' breakers opened, then a timed summary",
-    "fallback.breaker-resets": "needs 4 failures, a success, then 4 failures without opening",
-    "fallback.no-secondary": "the grader always configures a secondary",
+    "fallback.no-secondary": "the harness starts every app with the secondary configured "
+                             "(llm_env in graders/harness/inner/context.py); a check cannot ask "
+                             "for an app without LLM_FALLBACK_BASE_URL",
 }
 
 

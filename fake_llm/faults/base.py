@@ -69,6 +69,9 @@ class Plan:
     error_event_after_chunks: int | None = None
     text_transforms: list[OrderedTransform] = field(default_factory=list)
     finish_reason: Literal["stop", "length", "refusal"] | None = "stop"
+    # A stream's ending (see fake_llm.faults.stream.StreamEnd): its finish reason, and whether the
+    # end marker ([DONE], message_stop) follows. None: the ending the answer's finish reason gives.
+    stream_ending: tuple[str | None, bool] | None = None
     faults: list[str] = field(default_factory=list)
 
     def rewrite(self, text: str, ctx: RequestContext, rng: random.Random) -> str:

@@ -5,7 +5,7 @@ unavailability; a circuit breaker per provider stops calls during an outage and 
 The breaker and the retry budget are app-wide state that outlives a check, so the checks keep the
 breaker closed (a healthy call after every scenario that fails the primary), and the checks that
 need that state clean start with a fresh app: the hanging primary (a spent retry budget would hide
-a missing deadline) and the two checks about the breaker.
+a missing deadline) and the checks about the breaker.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_no_fallback_after_a_rejection_or_unusable_output(app, fake, evidence, c
         assert problem is None, f"summary of {paper_id} after {injected['kind']} {problem}"
 
 
-@check(exercise="fallback", tag="fallback", points=4, time_limit_s=40, fresh_app=True,
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=40, fresh_app=True,
        clauses=("fallback.summaries-fall-back", "fallback.unavailable-exhausted", "fallback.say-so",
                 "fallback.within-deadline", "fallback.secondary-config",
                 "fallback.attempt-cap"))
@@ -163,7 +163,7 @@ def test_a_hanging_primary_falls_back_within_the_deadline(app, fake, evidence, c
     _heal(app)
 
 
-@check(exercise="fallback", tag="fallback", points=4, time_limit_s=30, fresh_app=True,
+@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True,
        clauses=("fallback.extractions-answers-never", "fallback.give-up-last-provider",
                 "fallback.row-unavailable", "fallback.row-rate-limited", "fallback.other-status"))
 def test_extractions_and_answers_never_fall_back(app, fake, evidence, contract):
@@ -263,7 +263,7 @@ def _extract_until_served(app: Any, fake: Any, limit_s: float, until_s: float) -
     return served
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True,
+@check(exercise="fallback", tag="fallback", points=2, time_limit_s=30, fresh_app=True,
        clauses=("fallback.breaker-probe", "fallback.breaker-probe-outcome", "fallback.lower-bound-slack"))
 def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contract):
     """After the primary's breaker opened, the primary comes back: the app sends it a probe no
@@ -297,7 +297,7 @@ def test_breaker_probes_after_its_cooldown_and_closes(app, fake, evidence, contr
     assert served >= 2, "the probe succeeded, yet requests kept failing: the breaker never closed"
 
 
-@check(exercise="fallback", tag="fallback", points=3, time_limit_s=30, fresh_app=True,
+@check(exercise="fallback", tag="fallback", points=2, time_limit_s=30, fresh_app=True,
        clauses=("fallback.breaker-counts", "fallback.breaker-opens",
                 "fallback.unavailable-breaker-open", "fallback.breaker-app-wide",
                 "fallback.lower-bound-slack"))
@@ -348,3 +348,115 @@ def test_breaker_stops_calls_to_a_failing_primary(app, fake, evidence, contract)
         "after its breaker opened")
     assert slowest <= 1.0, (
         f"a request took {slowest:.2f} s to fail while the breaker was open; it should fail at once")
+
+
+def _after(delay_s: float, job: Any) -> Any:
+    """``job()`` once ``delay_s`` has passed (requests spread over time, each on its own thread)."""
+    time.sleep(delay_s)
+    return job()
+
+
+@check(exercise="fallback", tag="fallback", points=2, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.breaker-probe",))
+def test_one_probe_at_a_time_when_requests_crowd_in(app, fake, evidence, contract):
+    """After the primary's breaker opened, the primary comes back slowly (each call takes 1 s).
+    From the end of the 2.0 s cooldown, 8 extractions arrive 0.1 s apart, while the first probe
+    is in flight: only that one call reaches the primary until it has answered; everyone else
+    still sees the breaker open."""
+    cooldown_s = contract["breaker_cooldown_s"]
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    script(fake, [rule(fault("http_error", status=503), times=None, provider="openai")])
+    evidence.injected("the primary answers 503 to every call until its breaker opens (app freshly "
+                      "started), then answers every call after 1 s; from the end of the cooldown, "
+                      "8 extractions 0.1 s apart, all at once")
+    opened_s = _open_breaker(app, evidence, 171, limit_s)
+    script(fake, [rule(fault("latency", delay_ms=1000), times=None, provider="openai")])
+    wait_fake_until(fake, opened_s + cooldown_s + 0.05)
+    later: list[dict[str, Any]] = []
+    for attempt in range(3):  # the app's clock may end the cooldown a little after the fake's
+        results = run_all([lambda n=n: _after(0.1 * n, lambda: _extract(app, f"P{201 + n:04d}", limit_s))
+                           for n in range(8)])
+        answers = [answered(result) for result in results]
+        later = sorted((r for r in calls(evidence.ledger(), provider="openai")
+                        if float(r["arrival_s"]) > opened_s), key=lambda r: float(r["arrival_s"]))
+        evidence.observed(f"round {attempt + 1}: " + ", ".join(str(a.status) for a in answers)
+                          + "; primary calls after the breaker opened: "
+                          + ", ".join(f"+{float(r['arrival_s']) - opened_s:.2f}s..+"
+                                      f"{float(r['finish_s'] or 0) - opened_s:.2f}s -> {r['status']}"
+                                      for r in later))
+        if later:
+            break
+    assert later, (f"the primary was back, but in 3 rounds of 8 extractions after the {cooldown_s:g} s "
+                   "cooldown the app never probed it")
+    probe = later[0]
+    assert probe.get("finish_s") is not None, "the probe call never ended"
+    crowd = [r for r in later[1:] if float(r["arrival_s"]) < float(probe["finish_s"])]
+    assert not crowd, (
+        f"{len(crowd) + 1} calls reached the primary while its first probe was in flight "
+        f"(+{float(probe['arrival_s']) - opened_s:.2f} s to +{float(probe['finish_s']) - opened_s:.2f} s "
+        "after the breaker opened); the breaker lets one call through as a probe, and everyone else "
+        "still sees it open until the probe has answered")
+
+
+@check(exercise="fallback", tag="fallback", points=1, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.breaker-resets", "fallback.breaker-counts"))
+def test_a_success_or_a_rejection_resets_the_count(app, fake, evidence, contract):
+    """The primary's calls fail (503) 4 in a row, then one succeeds; 4 fail, then one is a 400;
+    4 fail, then it is healthy. Never 5 failures in a row: the breaker stays closed, and every
+    extraction, one at a time, calls the primary."""
+    streak = contract["breaker_failure_threshold"] - 1
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    down = fault("http_error", status=503)
+    script(fake, [rule(down, times=streak, provider="openai"),
+                  rule(fault("latency", delay_ms=10), times=1, provider="openai"),
+                  rule(down, times=streak, provider="openai"),
+                  rule(fault("http_error", status=400), times=1, provider="openai"),
+                  rule(down, times=streak, provider="openai")])
+    scripted = 3 * streak + 2
+    evidence.injected(f"the primary's calls, in order: {streak} x 503, a success, {streak} x 503, a "
+                      f"400, {streak} x 503, then healthy (app freshly started); extractions one at a "
+                      "time until it is healthy again")
+    rows: list[dict[str, Any]] = []
+    for n in range(scripted + 1):
+        before = len(rows)
+        response = answered(_extract(app, f"P{221 + n:04d}", limit_s))
+        rows = calls(evidence.ledger(), provider="openai")
+        evidence.observed(f"extraction {n + 1}: {shown(response)}; primary calls "
+                          + ", ".join(str(r["status"]) for r in rows[before:]))
+        assert len(rows) > before, (
+            f"extraction {n + 1} made no call to the primary: its breaker opened, though the primary "
+            f"never failed {streak + 1} calls in a row (calls so far: "
+            + ", ".join(str(r["status"]) for r in rows) + "); a success or a 400 resets the count")
+        if len(rows) > scripted:
+            break
+    assert len(rows) > scripted and response.status == 200, (
+        f"the primary was healthy again after {scripted} scripted calls, but the last extraction "
+        f"answered {shown(response)}")
+
+
+@check(exercise="fallback", tag="timeouts", points=1, time_limit_s=30, fresh_app=True,
+       clauses=("fallback.both-open",))
+def test_with_both_breakers_open_a_summary_fails_at_once(app, fake, evidence, contract):
+    """With both providers answering 503 to every call, summaries one at a time open the
+    primary's breaker and then the secondary's; the next summary makes no call at all and is
+    503 llm_unavailable at once (well inside the 4.0 s deadline)."""
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    script(fake, [rule(fault("http_error", status=503), times=None)])
+    evidence.injected("both providers answer 503 to every call (app freshly started); summaries "
+                      "one at a time until one makes no call")
+    for n in range(10):
+        before = len(evidence.ledger())
+        response = answered(_summary(app, f"P{231 + n:04d}", limit_s))
+        rows = evidence.ledger()[before:]
+        evidence.observed(f"summary {n + 1}: {shown(response)}; "
+                          f"{attempts_text(rows)}")
+        if not rows:
+            break
+    else:
+        raise AssertionError("after 10 summaries with both providers down the app still called a "
+                             "provider every time: the two breakers never were open together")
+    problem = honest_error(response, "llm_unavailable")
+    assert problem is None, f"a summary with both breakers open {problem}"
+    assert response.elapsed_s <= contract["deadline_s"] / 2, (
+        f"with both breakers open a summary took {response.elapsed_s:.2f} s to fail; it should fail "
+        "at once")
