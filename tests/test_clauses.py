@@ -48,8 +48,6 @@ UNCHECKED = {
     "citations.no-citations-empty-list": "the fake's answers always cite every source; no fault "
                                          "removes the markers",
     # Promises a check could prove with the fake as it is; not written yet.
-    "retries.retry-after-ms-wins": "telling a 400 ms wait from a 1 s one needs an upper bound "
-                                   "too tight for a loaded machine",
     "retries.reasks-no-budget": "needs re-asks with the retry budget drained",
     "structured-output.reask-deadline": "needs slow invalid replies so that the third runs out of time",
     "structured-output.reasks-not-retries": "needs re-asks with the retry budget drained",

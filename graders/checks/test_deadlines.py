@@ -164,8 +164,8 @@ def _breaker_may_refuse(rows: list[dict[str, Any]], mine: list[dict[str, Any]]) 
 def test_dribbling_model_gets_llm_timeout_within_the_deadline(app, fake, evidence, contract):
     """A model that answers every call a little at a time (a plain body trickled over 15 s, or a
     stream of a chunk a second), never silent for long, gets each endpoint a 504 llm_timeout
-    within the deadline: the deadline bounds each call as a whole, not each read of it; and every
-    call is closed within the deadline (server clock)."""
+    within the deadline: the deadline bounds each call as a whole, not each read of it; and the
+    calls are closed. (How late a retry may start is the next check's business.)"""
     deadline_s = contract["deadline_s"]
     jobs = {"P0017": "/summaries", "P0018": "/extractions", "P0021": "/answers"}
     script(fake, [r for paper_id in jobs for r in _dribbles(paper_id)])
@@ -187,12 +187,10 @@ def test_dribbling_model_gets_llm_timeout_within_the_deadline(app, fake, evidenc
         assert response.elapsed_s <= limit_s, (
             f"POST {path} took {response.elapsed_s:.1f} s; the deadline is {deadline_s:g} s")
     for paper_id, path in jobs.items():
-        closed_in_time(fake, paper_id)
-        rows = calls(evidence.ledger(), paper_id)
-        late = _calls_closed_by(rows, deadline_s + SERVER_MARGIN_S) if rows else None
-        assert late is None, (
-            f"POST {path}: {late}; a dribbling call must be cut when the request's "
-            f"{deadline_s:g} s are spent, however steadily the bytes come")
+        still_open = closed_in_time(fake, paper_id)
+        assert not still_open, (
+            f"POST {path} gave up but left {len(still_open)} call(s) to the model open, still "
+            "receiving the dribble: giving up must close the call")
 
 
 @check(exercise="deadlines", tag="timeouts", points=2, time_limit_s=25, fresh_app=True,
