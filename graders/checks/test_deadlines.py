@@ -30,7 +30,7 @@ from graders.checks.scenario import (
 SUMMARY, EXTRACT, ANSWER_SOURCES = "P0011", "P0012", ["P0013", "P0014"]
 
 
-@check(exercise="deadlines", tag="timeouts", points=3, time_limit_s=20,
+@check(exercise="deadlines", tag="timeouts", points=2, time_limit_s=20,
        clauses=("deadlines.slow-is-not-failure", "deadlines.healthy-unchanged", "deadlines.within-deadline"))
 def test_slow_model_still_answered_within_the_deadline(app, fake, evidence, contract):
     """A latency spike on the first call (2.5 s, about 10x a slow median), or a model that takes
@@ -71,7 +71,7 @@ def test_slow_model_still_answered_within_the_deadline(app, fake, evidence, cont
         assert problem is None, f"POST {path} for a slow model: {problem}"
 
 
-@check(exercise="deadlines", tag="timeouts", points=5, time_limit_s=25,
+@check(exercise="deadlines", tag="timeouts", points=3, time_limit_s=25,
        clauses=("deadlines.within-deadline", "deadlines.arrival-at-the-app",
                 "deadlines.llm-timeout-504", "deadlines.hang-every-call-504", "deadlines.one-budget",
                 "deadlines.retries-inside", "deadlines.close-the-call", "retries.deadline",
@@ -233,7 +233,7 @@ def test_a_late_retry_gets_only_the_time_left(app, fake, evidence, contract):
             f"request's {deadline_s:g} s, not a full per-attempt timeout of its own")
 
 
-@check(exercise="deadlines", tag="timeouts", points=2, time_limit_s=20,
+@check(exercise="deadlines", tag="timeouts", points=1, time_limit_s=20,
        clauses=("deadlines.unrelated-stay-fast",))
 def test_health_and_papers_stay_fast_while_the_model_hangs(app, fake, evidence, contract):
     """While model calls hang, GET /health and GET /papers/{id} keep answering within 1.0 s."""

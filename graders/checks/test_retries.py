@@ -89,7 +89,7 @@ R1_CASES = [  # paper, endpoint, fault, how many times
 ]
 
 
-@check(exercise="retries", tag="retries", points=4, time_limit_s=40,
+@check(exercise="retries", tag="retries", points=3, time_limit_s=40,
        clauses=("retries.transient-connection", "retries.transient-statuses",
                 "retries.stream-before-first-text", "retries.batch-item-is-a-request"))
 def test_transient_failures_are_retried_to_success(app, fake, evidence, contract):
@@ -156,7 +156,7 @@ def test_non_transient_failures_are_never_retried(app, fake, evidence, contract)
         f"list; one retry then gets the answer, so 2 calls, but the app made {len(rows)}")
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=20, fresh_app=True,
+@check(exercise="retries", tag="retries", points=2, time_limit_s=20, fresh_app=True,
        clauses=("retries.retry-after-honoured", "retries.lower-bound-slack",
                 "retries.wait-past-deadline-gives-up", "retries.row-rate-limited",
                 "retries.waiting-never-blocks"))
