@@ -166,7 +166,7 @@ class PlannedResponse(Response):
         if plain is None:
             await self._stream(ex, watch, send)
         else:
-            await self._plain(ex, send, *plain)
+            await self._plain(ex, watch, send, *plain)
 
     async def _send_error(self, ex: Exchange, send: Send, error: ApiError) -> None:
         rendered = render_error(ex.wire.provider, error)
@@ -186,7 +186,8 @@ class PlannedResponse(Response):
         assert ex.answer is not None
         return json.dumps(ex.wire.body(ex.parsed.model, ex.answer)).encode(), "application/json"
 
-    async def _plain(self, ex: Exchange, send: Send, body: bytes, content_type: str) -> None:
+    async def _plain(self, ex: Exchange, watch: DisconnectWatch, send: Send, body: bytes,
+                     content_type: str) -> None:
         transport = ex.plan.transport
         headers = {**ex.headers, "content-length": str(len(body))}
         await send({"type": "http.response.start", "status": 200,
@@ -196,6 +197,13 @@ class PlannedResponse(Response):
                         "more_body": True})
             await abort_connection()
             return
+        size = -(-len(body) // max(1, ex.plan.body_pieces))  # a trickle: pieces a pause apart
+        while len(body) > size:
+            await send({"type": "http.response.body", "body": body[:size], "more_body": True})
+            body = body[size:]
+            if await watch.sleep(ex.plan.body_interval_s):
+                ex.row.client_gone = True
+                return
         ex.row.usage_reported = transport is None
         await send({"type": "http.response.body", "body": body})
 

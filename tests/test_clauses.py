@@ -41,8 +41,6 @@ KNOWN_IDS = Path(__file__).with_name("clause_ids.txt")
 # only ever shrinks. Keep it in step with docs/writing-checks.md ("Unchecked clauses").
 UNCHECKED = {
     # Promises a check could prove with the fake as it is; not written yet.
-    "retries.retry-after-ms-wins": "telling a 400 ms wait from a 1 s one needs an upper bound "
-                                   "too tight for a loaded machine",
     "retries.reasks-no-budget": "needs re-asks with the retry budget drained",
     "cost.budget-or-deadline": "permits either code: there is nothing to catch",
     "fallback.no-secondary": "the harness starts every app with the secondary configured "

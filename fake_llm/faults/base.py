@@ -59,6 +59,8 @@ class Plan:
     hang_s: float | None = None
     first_token_delay_s: float = 0.0
     chunk_interval_s: float = 0.0
+    body_pieces: int = 1  # a plain body sent in this many pieces ...
+    body_interval_s: float = 0.0  # ... this far apart
     stall_after_chunks: int | None = None
     stall_s: float = 0.0
     http_error: HttpError | None = None

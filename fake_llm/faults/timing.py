@@ -96,3 +96,21 @@ class Drip(Fault):
 
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         plan.chunk_interval_s = self.chunk_interval_ms / 1000
+
+
+class Trickle(Fault):
+    """A plain answer whose body arrives in ``pieces`` pieces, ``interval_ms`` apart: the status
+    and headers at once, then a little of the body at a time (the plain form of ``drip``)."""
+
+    kind = "trickle"
+    family = "timing"
+
+    pieces: int = Field(default=20, ge=2, le=10_000)
+    interval_ms: float = Field(default=200.0, ge=0)
+
+    def applies_to(self, ctx: RequestContext) -> bool:
+        return not ctx.stream
+
+    def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
+        plan.body_pieces = self.pieces
+        plan.body_interval_s = self.interval_ms / 1000

@@ -30,7 +30,7 @@ from graders.checks.scenario import (
 SUMMARY, EXTRACT, ANSWER_SOURCES = "P0011", "P0012", ["P0013", "P0014"]
 
 
-@check(exercise="deadlines", tag="timeouts", points=3, time_limit_s=20,
+@check(exercise="deadlines", tag="timeouts", points=2, time_limit_s=20,
        clauses=("deadlines.slow-is-not-failure", "deadlines.healthy-unchanged", "deadlines.within-deadline"))
 def test_slow_model_still_answered_within_the_deadline(app, fake, evidence, contract):
     """A latency spike on the first call (2.5 s, about 10x a slow median), or a model that takes
@@ -71,7 +71,7 @@ def test_slow_model_still_answered_within_the_deadline(app, fake, evidence, cont
         assert problem is None, f"POST {path} for a slow model: {problem}"
 
 
-@check(exercise="deadlines", tag="timeouts", points=5, time_limit_s=25,
+@check(exercise="deadlines", tag="timeouts", points=3, time_limit_s=25,
        clauses=("deadlines.within-deadline", "deadlines.arrival-at-the-app",
                 "deadlines.llm-timeout-504", "deadlines.hang-every-call-504", "deadlines.one-budget",
                 "deadlines.retries-inside", "deadlines.close-the-call", "retries.deadline",
@@ -119,7 +119,121 @@ def test_hanging_model_gets_llm_timeout_within_the_deadline(app, fake, evidence,
             "must close the call")
 
 
-@check(exercise="deadlines", tag="timeouts", points=2, time_limit_s=20,
+TRICKLE = fault("trickle", pieces=100, interval_ms=150)  # a plain body over 15 s, never idle 0.2 s
+DRIP = fault("drip", chunk_interval_ms=1000)  # a stream: a chunk a second, over 10 s for any answer
+QUESTION = "What did these trials find?"
+
+
+def _dribbles(paper_id: str, times: int | None = None) -> list[dict[str, Any]]:
+    """Rules that make every call about ``paper_id`` dribble its answer, plain or streamed."""
+    return [rule(TRICKLE, times=times, paper_id=paper_id), rule(DRIP, times=times, paper_id=paper_id)]
+
+
+def _post(app: Any, path: str, paper_id: str, timeout_s: float) -> Any:
+    body: dict[str, Any] = {"paper_id": paper_id}
+    if path == "/answers":
+        body = {"question": QUESTION, "paper_ids": [paper_id, "P0001"]}
+    return app.post(path, body, timeout_s=timeout_s)
+
+
+def _calls_closed_by(rows: list[dict[str, Any]], limit_s: float) -> str | None:
+    """Why the calls in ``rows`` were not all over within ``limit_s`` of the first one's arrival
+    (server clock), or None. The first call arrives after the request reached the app, so this
+    never counts more time against the app than it had."""
+    first = float(rows[0]["arrival_s"])
+    still_open = [row for row in rows if row.get("finish_s") is None]
+    if still_open:
+        return f"{len(still_open)} call(s) still open"
+    last = max(float(row["finish_s"]) for row in rows)
+    if last - first > limit_s:
+        return f"its last call ended {last - first:.2f} s after its first one began"
+    return None
+
+
+def _breaker_may_refuse(rows: list[dict[str, Any]], mine: list[dict[str, Any]]) -> bool:
+    """Whether five calls in a row had failed, a dribbled call the app gave up on counting as a
+    failure, before this request's last call ended: a circuit breaker may then rightly refuse."""
+    by_s = max(float(row["finish_s"] or row["arrival_s"]) for row in mine) + 1.0
+    gave_up = [{**row, "status": None} if row.get("client_gone") else row for row in rows]
+    return any(breaker_tripped(gave_up, p, by_s) for p in {row["provider"] for row in mine})
+
+
+@check(exercise="deadlines", tag="timeouts", points=2, time_limit_s=25, fresh_app=True,
+       clauses=("deadlines.within-deadline", "deadlines.llm-timeout-504", "deadlines.one-budget",
+                "deadlines.close-the-call", "retries.timeout-closes-call"))
+def test_dribbling_model_gets_llm_timeout_within_the_deadline(app, fake, evidence, contract):
+    """A model that answers every call a little at a time (a plain body trickled over 15 s, or a
+    stream of a chunk a second), never silent for long, gets each endpoint a 504 llm_timeout
+    within the deadline: the deadline bounds each call as a whole, not each read of it; and the
+    calls are closed. (How late a retry may start is the next check's business.)"""
+    deadline_s = contract["deadline_s"]
+    jobs = {"P0017": "/summaries", "P0018": "/extractions", "P0021": "/answers"}
+    script(fake, [r for paper_id in jobs for r in _dribbles(paper_id)])
+    evidence.injected("every call, any provider, about P0017 (summary), P0018 (extraction) and P0021 "
+                      "(answer over P0021, P0001): a 200 whose body comes in 100 pieces 150 ms apart "
+                      "(plain), or a stream with one chunk a second; the three requests at once")
+    limit_s = deadline_s + CLIENT_MARGIN_S
+    results = run_all([lambda p=p, path=path: _post(app, path, p, limit_s) for p, path in jobs.items()])
+    for (paper_id, path), result in zip(jobs.items(), results, strict=True):
+        response, rows = answer_and_calls(evidence, f"POST {path} ({paper_id})", paper_id, result)
+        assert rows, f"POST {path} never called the model"
+        problem = honest_error(response, "llm_timeout")
+        if problem is not None and response.code == "llm_unavailable" and \
+                _breaker_may_refuse(evidence.ledger(), rows):
+            problem = None
+            evidence.observed(f"POST {path}: 503 accepted: five calls in a row had failed, so a "
+                              "circuit breaker may rightly stop calling")
+        assert problem is None, f"POST {path} with a model that dribbles its answer {problem}"
+        assert response.elapsed_s <= limit_s, (
+            f"POST {path} took {response.elapsed_s:.1f} s; the deadline is {deadline_s:g} s")
+    for paper_id, path in jobs.items():
+        still_open = closed_in_time(fake, paper_id)
+        assert not still_open, (
+            f"POST {path} gave up but left {len(still_open)} call(s) to the model open, still "
+            "receiving the dribble: giving up must close the call")
+
+
+@check(exercise="deadlines", tag="timeouts", points=2, time_limit_s=25, fresh_app=True,
+       clauses=("deadlines.one-budget", "deadlines.retries-inside", "deadlines.close-the-call",
+                "retries.deadline"))
+def test_a_late_retry_gets_only_the_time_left(app, fake, evidence, contract):
+    """A 429 asking to wait 3.6 s, then a model that hangs (extraction) or dribbles (answer) on
+    every call: an app that retries at 3.6 s may give that attempt only what is left of the 4.0 s,
+    so every call is over within the deadline of the first one's start (server clock, + 0.5 s),
+    where a fresh per-attempt timeout runs about 1 s past it; the user gets an error within the
+    deadline (504 llm_timeout, or 429 rate_limited / 503 llm_unavailable for an app that does not
+    wait)."""
+    deadline_s = contract["deadline_s"]
+    hanging, dribbling = "P0025", "P0026"
+    asked = fault("http_error", status=429, retry_after_ms=3600)
+    script(fake, [rule(asked, times=1, paper_id=hanging), rule(fault("hang"), times=None, paper_id=hanging),
+                  rule(asked, times=1, paper_id=dribbling), *_dribbles(dribbling)])
+    evidence.injected(f"the first call about {hanging} (extraction) and about {dribbling} (answer over "
+                      f"{dribbling}, P0001): a 429 with retry-after-ms 3600 (retry-after 4); every "
+                      f"later call: {hanging} hangs, {dribbling} dribbles (a plain body in 100 pieces "
+                      "150 ms apart, or a chunk a second)")
+    limit_s = deadline_s + CLIENT_MARGIN_S
+    jobs = {hanging: "/extractions", dribbling: "/answers"}
+    results = run_all([lambda p=p, path=path: _post(app, path, p, limit_s) for p, path in jobs.items()])
+    for (paper_id, path), result in zip(jobs.items(), results, strict=True):
+        response, rows = answer_and_calls(evidence, f"POST {path} ({paper_id})", paper_id, result)
+        problems = [honest_error(response, code)
+                    for code in ("llm_timeout", "rate_limited", "llm_unavailable")]
+        assert None in problems, (
+            f"POST {path}: the model never gave a usable answer, yet the app {problems[0]}")
+        assert response.elapsed_s <= limit_s, (
+            f"POST {path} took {response.elapsed_s:.1f} s; the deadline is {deadline_s:g} s")
+    for paper_id, path in jobs.items():
+        closed_in_time(fake, paper_id)
+        rows = calls(evidence.ledger(), paper_id)
+        assert rows, f"POST {path} never called the model"
+        late = _calls_closed_by(rows, deadline_s + SERVER_MARGIN_S)
+        assert late is None, (
+            f"POST {path}: {late}: a retry that starts late must get only what is left of the "
+            f"request's {deadline_s:g} s, not a full per-attempt timeout of its own")
+
+
+@check(exercise="deadlines", tag="timeouts", points=1, time_limit_s=20,
        clauses=("deadlines.unrelated-stay-fast",))
 def test_health_and_papers_stay_fast_while_the_model_hangs(app, fake, evidence, contract):
     """While model calls hang, GET /health and GET /papers/{id} keep answering within 1.0 s."""

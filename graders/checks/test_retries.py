@@ -89,7 +89,7 @@ R1_CASES = [  # paper, endpoint, fault, how many times
 ]
 
 
-@check(exercise="retries", tag="retries", points=4, time_limit_s=40,
+@check(exercise="retries", tag="retries", points=3, time_limit_s=40,
        clauses=("retries.transient-connection", "retries.transient-statuses",
                 "retries.stream-before-first-text", "retries.batch-item-is-a-request"))
 def test_transient_failures_are_retried_to_success(app, fake, evidence, contract):
@@ -117,28 +117,35 @@ def test_transient_failures_are_retried_to_success(app, fake, evidence, contract
                 "retries.should-retry-false", "retries.should-retry-true", "retries.row-rejected",
                 "retries.row-unavailable"))
 def test_non_transient_failures_are_never_retried(app, fake, evidence, contract):
-    """400, 401, 404 and 422 from the provider are answered 502 llm_rejected after one call; a 503
-    carrying x-should-retry: false is answered 503 llm_unavailable after one call; and a 400
-    carrying x-should-retry: true, once, is retried and the user gets the answer (2 calls)."""
+    """400, 401, 404 and 422 from the provider are answered 502 llm_rejected after one call; a 5xx
+    off the transient list (501, 505) is not retried either (one call, 503 llm_unavailable or 502
+    llm_rejected: the table has no row of its own for it); a 503 carrying x-should-retry: false is
+    answered 503 llm_unavailable after one call; and a 400 carrying x-should-retry: true, once, is
+    retried and the user gets the answer (2 calls)."""
     cases = [("P0121", "extraction", 400), ("P0122", "extraction", 401), ("P0123", "answer", 404),
              ("P0124", "extraction", 422)]
-    script(fake, [rule(fault("http_error", status=s), times=None, paper_id=p) for p, _, s in cases]
+    off_list = [("P0119", "extraction", 501), ("P0120", "answer", 505)]
+    script(fake, [rule(fault("http_error", status=s), times=None, paper_id=p)
+                  for p, _, s in cases + off_list]
            + [rule(fault("http_error", status=503, should_retry=False), times=None, paper_id="P0125"),
               rule(fault("http_error", status=400, should_retry=True), times=1, paper_id="P0126")])
     evidence.injected("every call answered: 400 (extraction of P0121), 401 (P0122), 404 (answer over "
-                      "P0123), 422 (P0124), and 503 with x-should-retry: false (extraction of P0125); "
-                      "the first call only: 400 with x-should-retry: true (extraction of P0126)")
+                      "P0123), 422 (P0124), 501 (extraction of P0119), 505 (answer over P0120), and "
+                      "503 with x-should-retry: false (extraction of P0125); the first call only: 400 "
+                      "with x-should-retry: true (extraction of P0126)")
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
-    jobs = [(p, kind, "llm_rejected", f"a {s}") for p, kind, s in cases]
-    jobs.append(("P0125", "extraction", "llm_unavailable", "a 503 with x-should-retry: false"))
+    jobs = [(p, kind, ("llm_rejected",), f"a {s}") for p, kind, s in cases]
+    jobs += [(p, kind, ("llm_unavailable", "llm_rejected"), f"a {s} (not on the transient list)")
+             for p, kind, s in off_list]
+    jobs.append(("P0125", "extraction", ("llm_unavailable",), "a 503 with x-should-retry: false"))
     results = run_all([lambda p=p, k=k: _request(app, k, p, limit_s) for p, k, _, _ in jobs])
     overridden = _request(app, "extraction", "P0126", limit_s)  # after the others: one at a time
-    for (paper_id, kind, code, what), result in zip(jobs, results, strict=True):
+    for (paper_id, kind, codes, what), result in zip(jobs, results, strict=True):
         response, rows = answer_and_calls(evidence, f"{kind} of {paper_id}", paper_id, result)
         assert len(rows) == 1, (
             f"{kind} of {paper_id}: {what} must not be retried, but the app made {len(rows)} calls")
-        problem = honest_error(response, code)
-        assert problem is None, f"{kind} of {paper_id} after {what} {problem}"
+        problems = [honest_error(response, code) for code in codes]
+        assert None in problems, f"{kind} of {paper_id} after {what} {problems[0]}"
     response, rows = answer_and_calls(evidence, "extraction of P0126", "P0126", overridden)
     problem = _result_problem("extraction", "P0126", response)
     assert problem is None, (
@@ -149,7 +156,7 @@ def test_non_transient_failures_are_never_retried(app, fake, evidence, contract)
         f"list; one retry then gets the answer, so 2 calls, but the app made {len(rows)}")
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=20, fresh_app=True,
+@check(exercise="retries", tag="retries", points=2, time_limit_s=20, fresh_app=True,
        clauses=("retries.retry-after-honoured", "retries.lower-bound-slack",
                 "retries.wait-past-deadline-gives-up", "retries.row-rate-limited",
                 "retries.waiting-never-blocks"))
@@ -205,6 +212,64 @@ def test_retry_after_is_honoured_or_the_request_fails_at_once(app, fake, evidenc
     assert meanwhile.elapsed_s <= 1.0, (
         f"a healthy extraction took {meanwhile.elapsed_s:.2f} s while another request waited out a "
         "2 s retry-after: the wait blocks the app (a blocking sleep?) instead of only that request")
+
+
+TRANSIENT_STATUSES = (408, 409, 429, 500, 502, 503, 504, 529)
+LONG_MS, SHORT_MS = 1000, 100  # retry-after-ms; retry-after (whole seconds, rounded up) says 1 s for both
+
+
+@check(exercise="retries", tag="retries", points=2, time_limit_s=30, fresh_app=True,
+       clauses=("retries.retry-after-honoured", "retries.retry-after-ms-wins",
+                "retries.lower-bound-slack", "retries.transient-statuses"))
+def test_retry_after_is_honoured_on_every_transient_status(app, fake, evidence, contract):
+    """Each transient status (408, 409, 429, 500, 502, 503, 504, 529), once, carrying retry-after: 1
+    and retry-after-ms: 1000, is retried no sooner than 1 s later; and carrying retry-after: 1 with
+    retry-after-ms: 100 (the milliseconds win), about 100 ms later: the median of those waits is
+    at most 0.5 s, where reading retry-after instead waits 1 s (10x)."""
+    slack_s = contract["lower_bound_slack_s"]
+    long_papers = paper_range(111, len(TRANSIENT_STATUSES))
+    short_papers = paper_range(91, len(TRANSIENT_STATUSES))
+    cases = [(p, s, LONG_MS) for p, s in zip(long_papers, TRANSIENT_STATUSES, strict=True)]
+    cases += [(p, s, SHORT_MS) for p, s in zip(short_papers, TRANSIENT_STATUSES, strict=True)]
+    script(fake, [rule(fault("http_error", status=s, retry_after_ms=ms), times=1, paper_id=p)
+                  for p, s, ms in cases])
+    evidence.injected(
+        "one failure each, then healthy: extractions of " + ", ".join(
+            f"{p} ({s}, retry-after-ms {ms})" for p, s, ms in cases)
+        + "; every failure also carries retry-after: 1; sent 4 at a time (app freshly started), 8 "
+        "healthy extractions between groups (they earn back the retry budget and end any run of "
+        "failures)")
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    short_gaps: list[float] = []
+    for start in range(0, len(cases), 4):
+        group = cases[start:start + 4]
+        if start:
+            _refill_retry_budget(app, 8)
+        results = run_all([lambda p=p: _request(app, "extraction", p, limit_s) for p, _, _ in group])
+        for (paper_id, status, ms), result in zip(group, results, strict=True):
+            label = f"extraction of {paper_id} ({status}, retry-after-ms {ms})"
+            response, rows = answer_and_calls(evidence, label, paper_id, result)
+            problem = _result_problem("extraction", paper_id, response)
+            assert problem is None, (
+                f"extraction of {paper_id}: one {status} asking to wait {ms} ms, then a good reply; "
+                f"the app {problem}")
+            assert len(rows) == 2 and rows[0].get("finish_s") is not None, (
+                f"extraction of {paper_id}: one {status} then a good reply should take 2 calls, saw "
+                f"{len(rows)}")
+            gap_s = float(rows[1]["arrival_s"]) - float(rows[0]["finish_s"])
+            evidence.observed(f"the retry of {paper_id} came {gap_s * 1000:.0f} ms after the {status}")
+            assert gap_s >= ms / 1000 - slack_s, (
+                f"a {status} carrying retry-after-ms {ms} (retry-after 1) was retried after "
+                f"{gap_s * 1000:.0f} ms: the provider's wait is honoured on every status, not only 429")
+            if ms == SHORT_MS:
+                short_gaps.append(gap_s)
+    median = percentile(short_gaps, 0.5)
+    evidence.observed(f"waits after retry-after-ms {SHORT_MS} with retry-after 1: median "
+                      f"{median * 1000:.0f} ms")
+    assert median <= 0.5, (
+        f"with retry-after-ms {SHORT_MS} and retry-after 1 on the same response, the app waited "
+        f"{median * 1000:.0f} ms (median): retry-after-ms wins when both are present, so about "
+        f"{SHORT_MS} ms, not the 1 s of retry-after")
 
 
 @check(exercise="retries", tag="parsing", points=2, time_limit_s=25, fresh_app=True,
