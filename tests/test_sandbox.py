@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,9 +69,8 @@ with open(sys.argv[1], "w") as out:
 '''
 
 
-@pytest.fixture
-def confined(tmp_path: Path) -> Iterator[tuple[Sandbox, Path]]:
-    """A grading-like layout and the sandbox a grading would use for it."""
+def confine(tmp_path: Path) -> tuple[Sandbox, Path]:
+    """A grading-like layout and the sandbox a grading would use for it, as a grading probes it."""
     assert os.geteuid() == 0, "confining a submission needs root (the graders run as root)"
     work = tmp_path / "work"
     work.mkdir(mode=0o700)
@@ -83,10 +81,15 @@ def confined(tmp_path: Path) -> Iterator[tuple[Sandbox, Path]]:
     lease = UidLease()
     try:
         os.chown(layout.submission, lease.uid, lease.uid)
-        sandbox = probe(plan_sandbox(layout, kit_private_paths(), lease.uid), layout.submission)
-        yield sandbox, layout.submission
+        private = kit_private_paths()
+        return probe(plan_sandbox(layout, private, lease.uid), layout.submission, private), layout.submission
     finally:
         lease.release()
+
+
+@pytest.fixture
+def confined(tmp_path: Path) -> tuple[Sandbox, Path]:
+    return confine(tmp_path)
 
 
 def run_inside(sandbox: Sandbox, cwd: Path, paths: list[str], unix_socket: str) -> dict[str, object]:
@@ -189,21 +192,9 @@ def test_the_whole_grading_shares_one_memory_cap(confined: tuple[Sandbox, Path])
 
 def test_without_bubblewrap_the_report_says_what_is_not_isolated(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    work = tmp_path / "work"
-    work.mkdir(mode=0o700)
-    layout = Layout(work / "submission", work / "deps", work / "bin", write_etc(work / "etc"),
-                    tuple(interpreter_paths()))
-    for folder in (layout.submission, layout.deps, layout.bin):
-        folder.mkdir()
     monkeypatch.setattr("graders.harness.sandbox.plan.shutil.which", lambda name: None)
-    lease = UidLease()
-    try:
-        os.chown(layout.submission, lease.uid, lease.uid)
-        sandbox = probe(plan_sandbox(layout, kit_private_paths(), lease.uid), layout.submission,
-                        kit_private_paths())
-    finally:
-        lease.release()
+    sandbox, _ = confine(tmp_path)
     assert sandbox.mode == "mounts"
-    assert sandbox.uid == lease.uid
+    assert sandbox.uid is not None and sandbox.uid >= 3_000_000
     assert any("NOT isolated" in note and "bubblewrap" in note for note in sandbox.notes)
     assert any("deny-list" in line for line in sandbox.summary())
