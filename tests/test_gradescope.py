@@ -140,6 +140,7 @@ def test_run_autograder_grades_a_candidate_repo_and_the_reference(tmp_path: Path
     itself) and the reference (zipped, one folder down)."""
     from faultfirst.calibrate import prepare_solution
     from faultfirst.solutions import REFERENCE
+    from graders.harness import grade
 
     env = {**os.environ, "FAULTFIRST_PYTHON": sys.executable, "PYTHONPATH": str(REPO)}
     scores = {}
@@ -161,5 +162,11 @@ def test_run_autograder_grades_a_candidate_repo_and_the_reference(tmp_path: Path
         assert document["extra_data"]["level"] == "calm" and document["extra_data"]["seed"] == 3
         assert sum(test["max_score"] for test in document["tests"]) == RETRIES_POINTS + SOAK_POINTS
         scores[name] = document["score"]
+        # the same verdicts as `faultfirst grade` of the same repo at the same level and seed
+        repo = next(p.parent for p in root.rglob("faultfirst.toml")) if name == "starter" else folder
+        direct = grade(repo, level="calm", seed=3, out_dir=tmp_path / name / "direct")
+        assert {t["name"]: t["status"] for t in document["tests"]} == {
+            f"{c.record.exercise}: {c.record.name}": "passed" if c.score >= c.max_score else "failed"
+            for c in direct.score.counted}
     assert scores["reference"] == RETRIES_POINTS + SOAK_POINTS
     assert scores["starter"] < scores["reference"] / 2
