@@ -27,7 +27,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-EXERCISES_DIR = Path(__file__).resolve().parent.parent / "exercises"
+from faultfirst_data import exercises_dir
+
+EXERCISES_DIR = exercises_dir()  # the checkout's exercises/, or the installed kit's copy
 CLAUSES_FILE = "clauses.toml"
 _ID = re.compile(r"^(?P<slug>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 
