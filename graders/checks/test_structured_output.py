@@ -61,6 +61,23 @@ def _extract_each(app: Any, evidence: Any, cases: dict[str, str],
         yield name, paper_id, *answer_and_calls(evidence, f"{name} ({paper_id})", paper_id, result)
 
 
+def _assert_re_asked_once(app: Any, evidence: Any, cases: dict[str, str], contract: dict[str, Any],
+                          why: str) -> None:
+    """Each case's first reply ``why``: the app asks again, and the good second reply gives the
+    exact extraction, in 2 calls."""
+    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
+    for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
+        assert response.status == 200, (
+            f"extraction of {paper_id}: after one reply with {name} the app answered "
+            f"{status_text(response)} instead of asking the model again")
+        problem = extraction_problem(response.json, paper_id)
+        assert problem is None, f"extraction of {paper_id} after a reply with {name}: {problem}"
+        assert len(rows) == 2, (
+            f"extraction of {paper_id}: a reply with {name} {why}, so it must be re-asked (2 calls "
+            f"with the good second reply); the app made {len(rows)} call(s)"
+            + (", and used the guessed value" if len(rows) == 1 else ""))
+
+
 @check(exercise="structured-output", tag="parsing", points=3, time_limit_s=20,
        clauses=("structured-output.repair-fence", "structured-output.repair-prose",
                 "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
@@ -138,16 +155,7 @@ def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
     script(fake, [rule(UNREPAIRABLE[name], times=1, paper_id=p) for name, p in cases.items()])
     evidence.injected("the first extraction reply only: " +
                       ", ".join(f"{n} ({p})" for n, p in cases.items()))
-    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
-    for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
-        assert response.status == 200, (
-            f"extraction of {paper_id}: after one reply with {name} the app answered "
-            f"{status_text(response)} instead of asking the model again")
-        problem = extraction_problem(response.json, paper_id)
-        assert problem is None, f"extraction of {paper_id} after a reply with {name}: {problem}"
-        assert len(rows) == 2, (
-            f"extraction of {paper_id}: one unusable reply ({name}) then a good one should take 2 "
-            f"calls; the app made {len(rows)}")
+    _assert_re_asked_once(app, evidence, cases, contract, "is unusable")
 
 
 @check(exercise="structured-output", tag="parsing", points=2, time_limit_s=25, fresh_app=True,
@@ -262,17 +270,7 @@ def test_wrong_values_are_re_asked_not_repaired(app, fake, evidence, contract):
                   for variant, paper_id in NOT_REPAIRABLE_VALUES.values()])
     evidence.injected("the first extraction reply only: " +
                       ", ".join(f"{n} ({p})" for n, p in cases.items()))
-    limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
-    for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
-        assert response.status == 200, (
-            f"extraction of {paper_id}: after one reply with {name} the app answered "
-            f"{status_text(response)} instead of asking the model again")
-        problem = extraction_problem(response.json, paper_id)
-        assert problem is None, f"extraction of {paper_id} after a reply with {name}: {problem}"
-        assert len(rows) == 2, (
-            f"extraction of {paper_id}: a reply with {name} cannot be repaired without guessing, so "
-            f"it must be re-asked (2 calls with the good second reply); the app made {len(rows)} "
-            "call(s)" + (", and used the guessed value" if len(rows) == 1 else ""))
+    _assert_re_asked_once(app, evidence, cases, contract, "cannot be repaired without guessing")
 
 
 @check(exercise="structured-output", tag="timeouts", points=1, time_limit_s=20,
