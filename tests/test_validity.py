@@ -11,6 +11,8 @@ whole module well inside CI's time while every check keeps its timing margins.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import threading
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -20,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+import graders.checks
 from faultfirst.calibrate import prepare_solution
 from faultfirst.solutions import SOLUTIONS_DIR, solution_names
+from graders.checks.plugin import CheckSpec
 from graders.harness import GradeResult, grade
 from graders.harness.inner.context import known_exercises
 from graders.harness.report.records import LEVELS
@@ -32,6 +36,7 @@ SEED = 1
 LEVEL = "realistic"  # the level the starter, the flaws and the repeat are graded at
 WORKERS = 2
 STARTER_CEILING = 0.25
+CHECKS_DIR = Path(graders.checks.__file__).parent
 FLAWS = sorted(name.removeprefix("flawed/") for name in solution_names() if name.startswith("flawed/"))
 ALTERNATIVES = sorted(name.removeprefix("alternative/") for name in solution_names()
                       if name.startswith("alternative/"))
@@ -73,9 +78,30 @@ class Flaw:
 
     @property
     def key(self) -> Key:
-        """A flaw the graders catch is graded on every exercise, so that it is seen to keep every
-        other check; a known miss only on its own, where a check may one day catch it."""
-        return Key(f"flawed/{self.name}", exercises=(self.exercise,) if self.uncaught else ())
+        """A flaw is graded on its own exercise and on every exercise of a check it is declared to
+        fail as well (``also_fails``), so that it is seen to fail exactly those checks and keep
+        every other one of them. The other exercises' checks are proven on correct code by the
+        reference and the alternatives, and a clause that applies in several exercises is checked
+        in each of them (tests/test_clauses.py), so grading a flaw on all eight adds a minute and
+        no evidence."""
+        exercises = {self.exercise} | {CHECK_EXERCISES[name] for name in self.also_fails
+                                       if CHECK_EXERCISES.get(name) in known_exercises()}
+        return Key(f"flawed/{self.name}", exercises=tuple(sorted(exercises)))
+
+
+def _check_exercises() -> dict[str, str]:
+    """Each check's exercise, by check name, read from the checks' declarations."""
+    found: dict[str, str] = {}
+    for path in sorted(CHECKS_DIR.glob("test_*.py")):
+        module = importlib.import_module(f"graders.checks.{path.stem}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            spec = getattr(function, "__faultfirst_check__", None)
+            if isinstance(spec, CheckSpec):
+                found[name] = spec.exercise
+    return found
+
+
+CHECK_EXERCISES = _check_exercises()
 
 
 def alternative_exercises(name: str) -> tuple[str, ...]:
