@@ -37,6 +37,10 @@ from typing import Any
 from faultfirst_data import exercises_dir
 
 EXERCISES_DIR = exercises_dir()  # the checkout's exercises/, or the installed kit's copy
+# The rubric tags: an exercise's rubric (exercise.toml, notes.md) and a check's points count under
+# these. The one definition: the catalogue (faultfirst.catalogue) and the records import it.
+TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming", "cost",
+        "correctness")
 CLAUSES_FILE = "clauses.toml"
 _ID = re.compile(r"^(?P<slug>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 

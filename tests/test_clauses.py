@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from faultfirst.catalogue import LEVELS, load_catalogue, render_brief
+from fake_llm.profiles import LEVELS
+from faultfirst.catalogue import load_catalogue, render_brief
 from graders.checks.plugin import CheckSpec, check
 from graders.clauses import (
     ClauseError,
