@@ -27,18 +27,16 @@ from typing import Any
 import jinja2
 
 from fake_llm.faults import fault_kinds
-from fake_llm.profiles import LEVELS as PROFILE_LEVELS
+from fake_llm.profiles import LEVELS
 from faultfirst_data import exercises_dir
+from graders.clauses import TAGS  # the rubric tags the checks count under: one definition
 
 EXERCISES_DIR = exercises_dir()
 
 KINDS = ("bug", "feature")
 DIFFICULTIES = (1, 2, 3)
 MINUTES_MIN, MINUTES_MAX = 30, 60  # so that any two or three exercises fill a two-hour session
-TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming", "cost",
-        "correctness")
 # The levels and fault kinds are the fake LLM's own: an exercise may only name what it can do.
-LEVELS = PROFILE_LEVELS
 FAULT_KINDS = tuple(fault_kinds())
 # The candidate app's endpoints (docs/exercises.md, the candidate README's API section).
 ENDPOINTS = (

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import jinja2
 
+from fake_llm.profiles import LEVELS
 from faultfirst import __version__
-from faultfirst.catalogue import LEVELS, Exercise, load_catalogue, render_brief
+from faultfirst.catalogue import Exercise, load_catalogue, render_brief
 from faultfirst_data import package_folder, template_dir
 
 KIT_ROOT = package_folder("faultfirst").parent  # where the kit's packages are imported from

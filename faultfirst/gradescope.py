@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from faultfirst.catalogue import LEVELS
+from fake_llm.profiles import LEVELS
 from faultfirst.export import ExportError, choose_exercises
 from faultfirst.wheel import pack_wheel
 

@@ -8,6 +8,13 @@ kept beside the brief in ``exercises/<slug>/clauses.toml``::
     id = "retries.cap"
     text = "At most 4 attempts per provider per user request."
 
+A clause that names an input the fake LLM must be able to produce (a status, a header, a stream
+ending, a disguise of JSON) lists it in ``inputs``, from a small vocabulary (``http_error:503``,
+``http_error:429+retry-after``, ``stream:stop-without-done``, ``schema_drift:string-number``, ...),
+and in ``wires`` the wire formats it concerns (default: ``["openai"]``, the primary's; both when
+the brief covers the secondary too). ``tests/test_input_coverage.py`` owns the vocabulary and
+proves the fake produces each input on each wire.
+
 An id is ``<slug>.<name>`` (lowercase words joined by hyphens); ids never change once a report
 has quoted them. A check declares the clauses it proves (``@check(..., clauses=(...))``); a failed
 check's report quotes them, so the interviewer reads which promise of the brief was broken.
@@ -30,6 +37,10 @@ from typing import Any
 from faultfirst_data import exercises_dir
 
 EXERCISES_DIR = exercises_dir()  # the checkout's exercises/, or the installed kit's copy
+# The rubric tags: an exercise's rubric (exercise.toml, notes.md) and a check's points count under
+# these. The one definition: the catalogue (faultfirst.catalogue) and the records import it.
+TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming", "cost",
+        "correctness")
 CLAUSES_FILE = "clauses.toml"
 _ID = re.compile(r"^(?P<slug>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -38,13 +49,20 @@ class ClauseError(ValueError):
     """A clauses.toml (or an exercise.toml's contract) that cannot be read; says which and why."""
 
 
+WIRES = ("openai", "anthropic")  # the wire formats a clause's inputs may concern
+_KEYS = {"id", "text", "inputs", "wires"}
+
+
 @dataclass(frozen=True, slots=True)
 class Clause:
-    """One normative sentence of a brief: ``id`` (``<slug>.<name>``), ``exercise``, ``text``."""
+    """One normative sentence of a brief: ``id`` (``<slug>.<name>``), ``exercise``, ``text``; the
+    ``inputs`` it names that the fake LLM must produce, on the ``wires`` it concerns."""
 
     id: str
     exercise: str
     text: str
+    inputs: tuple[str, ...] = ()
+    wires: tuple[str, ...] = ()
 
 
 def normalise(text: str) -> str:
@@ -81,8 +99,9 @@ def read_clauses(folder: Path) -> tuple[Clause, ...]:
     clauses = []
     for index, entry in enumerate(entries):
         where = f"{path}: clause #{index + 1}"
-        if not isinstance(entry, dict) or set(entry) != {"id", "text"}:
-            raise ClauseError(f"{where}: needs exactly the keys 'id' and 'text'")
+        if not isinstance(entry, dict) or not {"id", "text"} <= set(entry) <= _KEYS:
+            raise ClauseError(f"{where}: needs the keys 'id' and 'text' (and may have 'inputs' "
+                              "and 'wires'), nothing else")
         clause_id, text = entry["id"], entry["text"]
         if not isinstance(clause_id, str) or not (match := _ID.match(clause_id)):
             raise ClauseError(f"{where}: id {clause_id!r} is not '<slug>.<words-joined-by-hyphens>'")
@@ -90,8 +109,26 @@ def read_clauses(folder: Path) -> tuple[Clause, ...]:
             raise ClauseError(f"{where}: id {clause_id!r} must start with '{folder.name}.'")
         if not isinstance(text, str) or not text.strip():
             raise ClauseError(f"{where}: {clause_id} has no text")
-        clauses.append(Clause(clause_id, folder.name, " ".join(text.split())))
+        inputs = _names(entry, "inputs", f"{where}: {clause_id}")
+        wires = _names(entry, "wires", f"{where}: {clause_id}")
+        if "wires" in entry and not inputs:
+            raise ClauseError(f"{where}: {clause_id} has 'wires' but no 'inputs' for them to concern")
+        if not set(wires) <= set(WIRES) or ("wires" in entry and not wires):
+            raise ClauseError(f"{where}: {clause_id}: 'wires' must name some of {list(WIRES)}, "
+                              f"not {list(wires)}")
+        clauses.append(Clause(clause_id, folder.name, " ".join(text.split()), inputs,
+                              (wires or WIRES[:1]) if inputs else ()))
     return tuple(clauses)
+
+
+def _names(entry: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """``entry[key]``, a list of distinct non-empty strings (empty when absent)."""
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ClauseError(f"{where}: '{key}' must be a list of non-empty strings, not {value!r}")
+    if len(set(value)) != len(value):
+        raise ClauseError(f"{where}: '{key}' names an entry twice: {value}")
+    return tuple(value)
 
 
 @cache

@@ -15,16 +15,17 @@ Every outcome is one of four verdicts:
 
 :func:`soak_requests` makes a deterministic mix of requests from a seed; :func:`run_soak` sends
 them, a few at a time, and classifies each response with :func:`classify`. Nothing here imports
-the candidate's code; the ground truth is the fake LLM's corpus. The answers are read with the
-checks' client (:mod:`graders.harness.inner.client`): within size caps and total deadlines, decoded
-safely, so whatever the app sends is an outcome, never an exception of the grader's.
+the candidate's code; the answers are judged against the fake LLM's corpus by :mod:`graders.judge`,
+the judge the checks use too, and the deadlines are the briefs' own (the exercises' contracts).
+The answers are read with the checks' client (:mod:`graders.harness.inner.client`): within size
+caps and total deadlines, decoded safely, so whatever the app sends is an outcome, never an
+exception of the grader's.
 """
 
 from __future__ import annotations
 
 import itertools
 import random
-import re
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -33,8 +34,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fake_llm.corpus import CORPUS_SIZE, get_paper
+from graders.clauses import load_contracts
 from graders.harness.errors import AppFailure
 from graders.harness.inner.client import AppClient
+from graders.judge import (
+    CLIENT_MARGIN_S,
+    HONEST_STATUS,
+    REQUEST_CODES,
+    answer_problem,
+    error_code,
+    extraction_problem,
+    is_honest,
+    stream_ending,
+    stream_text,
+    summary_problem,
+)
 
 CORRECT, HONEST, WRONG, SERVER = "correct", "honest_error", "silently_wrong", "server_error"
 VERDICTS = (CORRECT, HONEST, WRONG, SERVER)
@@ -48,18 +62,18 @@ FLOORS = {"calm": 0.95, "realistic": 0.80, "stormy": 0.65, "hurricane": 0.50}
 DEFAULT_SIZE, DEFAULT_FLOOR = 80, 0.50
 CONCURRENCY = 8
 
-DEADLINE_S = {"summary": 4.0, "extraction": 4.0, "answer": 4.0, "batch": 8.0}
-FIRST_EVENT_S, MAX_GAP_S = 2.0, 1.5
-MARGIN_S = 2.5
+# The briefs' numbers: a request's deadline (the deadlines brief), a batch's (the batch brief),
+# a stream's first event and longest silence (the streaming brief).
+_CONTRACTS = load_contracts()
+DEADLINE_S = {kind: float(_CONTRACTS["deadlines"]["deadline_s"])
+              for kind in ("summary", "extraction", "answer")}
+DEADLINE_S["batch"] = float(_CONTRACTS["batch"]["batch_deadline_s"])
+FIRST_EVENT_S = float(_CONTRACTS["streaming"]["first_event_s"])
+MAX_GAP_S = float(_CONTRACTS["streaming"]["max_gap_s"])
+MARGIN_S = CLIENT_MARGIN_S
 STREAM_LIMIT_S = 60.0
-HONEST_STATUS = {
-    "llm_timeout": 504, "llm_unavailable": 503, "llm_invalid_output": 502, "llm_rejected": 502,
-    "llm_incomplete": 502, "rate_limited": 429, "budget_exceeded": 402, "not_found": 404,
-    "bad_request": 400,
-}
 UNKNOWN_PAPER = "P9999"
 QUESTION = "What did these trials find, and in whom?"
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +193,11 @@ def explain(kind: str, request: Mapping[str, Any], response: SoakResponse) -> tu
     if not isinstance(body, dict):
         return WRONG, "a 200 whose body is not a JSON object"
     if kind == "summary":
-        return _judged(_summary_problem(body, str(request["paper_id"])))
+        return _judged(summary_problem(body, str(request["paper_id"])))
     if kind == "extraction":
-        return _judged(_extraction_problem(body, str(request["paper_id"])))
+        return _judged(extraction_problem(body, str(request["paper_id"])))
     if kind == "answer":
-        return _judged(_answer_problem(body, list(request["paper_ids"])))
+        return _judged(answer_problem(body, list(request["paper_ids"])))
     return _batch_verdict(body, list(request["paper_ids"]))
 
 
@@ -196,66 +210,15 @@ def _judged(problem: str | None) -> tuple[str, str]:
     return (CORRECT, "the right data") if problem is None else (WRONG, problem)
 
 
-def _error_code(body: Any) -> str | None:
-    error = body.get("error") if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
-
-
 def _error_verdict(status: int | None, body: Any, unknown: bool) -> tuple[str, str]:
-    code = _error_code(body)
-    if code is None or HONEST_STATUS.get(code) != status:
+    code = error_code(body)
+    if not is_honest(status, code):
         return SERVER, f"answered {status} {code or '(no documented error code)'}"
     if unknown and code == "not_found":
         return CORRECT, "404 not_found for a paper that does not exist"
-    if code in ("not_found", "bad_request"):
+    if code in REQUEST_CODES:
         return SERVER, f"{status} {code} for a valid request"
     return HONEST, f"{status} {code}"
-
-
-def _summary_problem(body: Mapping[str, Any], paper_id: str) -> str | None:
-    paper = get_paper(paper_id)
-    assert paper is not None
-    if body.get("paper_id") != paper_id:
-        return f"a summary for {body.get('paper_id')!r}, not {paper_id}"
-    text = body.get("summary")
-    if not isinstance(text, str) or not text.strip():
-        return "an empty summary"
-    if text.split() != paper.summary().split():
-        return f"a summary that is not the model's ({len(text)} of {len(paper.summary())} characters)"
-    return None
-
-
-def _extraction_problem(body: Mapping[str, Any], paper_id: str) -> str | None:
-    paper = get_paper(paper_id)
-    assert paper is not None
-    if body.get("paper_id") != paper_id:
-        return f"an extraction for {body.get('paper_id')!r}, not {paper_id}"
-    for name, want in paper.truth().items():
-        got = body.get(name)
-        if got != want or type(got) is not type(want):
-            return f"{name} is {got!r}, the truth is {want!r}"
-    return None
-
-
-def _answer_problem(body: Mapping[str, Any], paper_ids: list[str]) -> str | None:
-    text, citations = body.get("answer"), body.get("citations")
-    if not isinstance(text, str) or not text.strip():
-        return "an empty answer"
-    k = len(paper_ids)
-    # A marker too long to be a source number is no source (and int() refuses thousands of digits).
-    markers = {int(m) if len(m) <= 9 else 10**9 for m in _MARKER.findall(text)}
-    invalid = sorted(m for m in markers if not 1 <= m <= k)
-    if invalid:
-        return f"the answer cites {invalid} over {k} source(s)"
-    want = [{"marker": n, "paper_id": pid} for n, pid in enumerate(paper_ids, start=1)]
-    got = [{"marker": c.get("marker"), "paper_id": c.get("paper_id")} if isinstance(c, dict) else c
-           for c in citations or []] if isinstance(citations, list) else None
-    if got != want:
-        return f"citations {got} instead of {want}"
-    if markers != set(range(1, k + 1)):
-        return f"the answer text cites {sorted(markers)}, not every source"
-    return None
 
 
 def _batch_verdict(body: Mapping[str, Any], paper_ids: list[str]) -> tuple[str, str]:
@@ -269,16 +232,16 @@ def _batch_verdict(body: Mapping[str, Any], paper_ids: list[str]) -> tuple[str, 
         if item.get("status") == "ok":
             if get_paper(paper_id) is None:
                 return WRONG, f"item {paper_id} is ok, but there is no such paper"
-            problem = _summary_problem(item, paper_id)
+            problem = summary_problem(item, paper_id)
             if problem is not None:
                 return WRONG, f"item {paper_id}: {problem}"
             continue
-        code = _error_code(item)
+        code = error_code(item)
         if item.get("status") != "error" or code not in HONEST_STATUS:
             return SERVER, f"item {paper_id} is {item.get('status')!r} with code {code!r}"
         if get_paper(paper_id) is None and code != "not_found":
             return SERVER, f"item {paper_id} (no such paper) has code {code}"
-        if get_paper(paper_id) is not None and code in ("not_found", "bad_request"):
+        if get_paper(paper_id) is not None and code in REQUEST_CODES:
             return SERVER, f"item {paper_id} has code {code}"
         if get_paper(paper_id) is not None:
             errors.append(f"{paper_id} {code}")
@@ -299,22 +262,19 @@ def _stream_verdict(request: Mapping[str, Any], response: SoakResponse) -> tuple
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     if gaps and max(gaps) > MAX_GAP_S + MARGIN_S:
         return SERVER, f"the stream went silent for {max(gaps):.1f} s"
-    kinds = [event for event, _, _ in events]
-    ends = [i for i, event in enumerate(kinds) if event in ("done", "error")]
-    if not ends:
-        text = "".join(str(d.get("text", "")) for e, d, _ in events if e == "delta" and isinstance(d, dict))
-        return (WRONG if text else SERVER), "the stream stopped without a done or error event"
-    if len(ends) > 1 or ends[0] != len(kinds) - 1:
-        return SERVER, "events after the end of the stream"
-    event, data, _ = events[-1]
+    pairs = [(event, data) for event, data, _ in events]
+    ending = stream_ending(pairs)
+    if isinstance(ending, str):
+        stopped = not any(event in ("done", "error") for event, _ in pairs)
+        # A stream that just stops after some text looks whole to its reader: silently wrong.
+        return (WRONG if stopped and stream_text(pairs) else SERVER), ending
+    event, code = ending
     if event == "error":
-        code = _error_code({"error": data})
-        if code in HONEST_STATUS and code not in ("not_found", "bad_request"):
+        if code in HONEST_STATUS and code not in REQUEST_CODES:
             return HONEST, f"error event {code}"
         return SERVER, f"error event with code {code!r}"
-    text = "".join(str(d.get("text", "")) for e, d, _ in events if e == "delta" and isinstance(d, dict))
-    return _judged(_summary_problem({"paper_id": request["paper_id"], "summary": text},
-                                    str(request["paper_id"])))
+    paper_id = str(request["paper_id"])
+    return _judged(summary_problem({"paper_id": paper_id, "summary": stream_text(pairs)}, paper_id))
 
 
 # --- running -------------------------------------------------------------------------------------

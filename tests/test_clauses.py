@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from faultfirst.catalogue import LEVELS, load_catalogue, render_brief
+from fake_llm.profiles import LEVELS
+from faultfirst.catalogue import load_catalogue, render_brief
 from graders.checks.plugin import CheckSpec, check
 from graders.clauses import (
     ClauseError,
@@ -124,7 +125,12 @@ def test_a_clause_id_appears_once(tmp_path: Path) -> None:
     ('[[clause]]\nid = "other.a"\ntext = "A."\n', "must start with 'one.'"),
     ('[[clause]]\nid = "one.A b"\ntext = "A."\n', "is not"),
     ('[[clause]]\nid = "one.a"\ntext = "  "\n', "has no text"),
-    ('[[clause]]\nid = "one.a"\n', "exactly the keys"),
+    ('[[clause]]\nid = "one.a"\n', "needs the keys"),
+    ('[[clause]]\nid = "one.a"\ntext = "A."\nextra = 1\n', "nothing else"),
+    ('[[clause]]\nid = "one.a"\ntext = "A."\ninputs = "reset"\n', "list of non-empty strings"),
+    ('[[clause]]\nid = "one.a"\ntext = "A."\ninputs = ["reset", "reset"]\n', "twice"),
+    ('[[clause]]\nid = "one.a"\ntext = "A."\nwires = ["openai"]\n', "no 'inputs'"),
+    ('[[clause]]\nid = "one.a"\ntext = "A."\ninputs = ["reset"]\nwires = ["grpc"]\n', "'wires' must"),
     ('clause = "x"\n', "array of tables"),
     ('[[clause]\n', "not valid TOML"),
 ])
@@ -135,6 +141,18 @@ def test_a_malformed_clauses_file_is_refused_naming_the_problem(tmp_path: Path, 
     with pytest.raises(ClauseError, match=r"clauses\.toml") as caught:
         read_clauses(tmp_path / "one")
     assert problem in str(caught.value)
+
+
+def test_a_clauses_inputs_concern_the_primary_unless_it_names_its_wires(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "clauses.toml").write_text(
+        '[[clause]]\nid = "one.a"\ntext = "A."\ninputs = ["reset"]\n'
+        '[[clause]]\nid = "one.b"\ntext = "B."\ninputs = ["hang"]\nwires = ["openai", "anthropic"]\n'
+        '[[clause]]\nid = "one.c"\ntext = "C."\n')
+    a, b, c = read_clauses(tmp_path / "one")
+    assert (a.inputs, a.wires) == (("reset",), ("openai",))
+    assert (b.inputs, b.wires) == (("hang",), ("openai", "anthropic"))
+    assert (c.inputs, c.wires) == ((), ())
 
 
 def test_check_refuses_clauses_that_are_not_ids() -> None:

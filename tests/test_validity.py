@@ -29,6 +29,7 @@ from graders.checks.plugin import CheckSpec
 from graders.harness import GradeResult, grade
 from graders.harness.inner.context import known_exercises
 from graders.harness.report.records import LEVELS
+from tests.flaws import Flaw
 
 pytestmark = pytest.mark.slow
 
@@ -57,36 +58,15 @@ class Key:
         return f"{self.solution.replace('/', '-')}-{self.level}-{self.run}"
 
 
-@dataclass(frozen=True, slots=True)
-class Flaw:
-    """A flawed solution's ``flaw.toml``."""
-
-    name: str
-    exercise: str
-    description: str
-    fails: tuple[str, ...]
-    also_fails: dict[str, str]
-    uncaught: str = ""
-
-    @classmethod
-    def load(cls, name: str) -> Flaw:
-        path = SOLUTIONS_DIR / "flawed" / name / "flaw.toml"
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        also = {entry["check"]: entry["reason"] for entry in data.get("also_fails", [])}
-        return cls(data["name"], data["exercise"], data["description"], tuple(data["fails"]), also,
-                   data.get("uncaught", ""))
-
-    @property
-    def key(self) -> Key:
-        """A flaw is graded on its own exercise and on every exercise of a check it is declared to
-        fail as well (``also_fails``), so that it is seen to fail exactly those checks and keep
-        every other one of them. The other exercises' checks are proven on correct code by the
-        reference and the alternatives, and a clause that applies in several exercises is checked
-        in each of them (tests/test_clauses.py), so grading a flaw on all eight adds a minute and
-        no evidence."""
-        exercises = {self.exercise} | {CHECK_EXERCISES[name] for name in self.also_fails
-                                       if CHECK_EXERCISES.get(name) in known_exercises()}
-        return Key(f"flawed/{self.name}", exercises=tuple(sorted(exercises)))
+def flaw_key(flaw: Flaw) -> Key:
+    """A flaw is graded on its own exercise and on every exercise of a check it is declared to
+    fail as well (``also_fails``), so that it is seen to fail exactly those checks and keep every
+    other one of them. The other exercises' checks are proven on correct code by the reference and
+    the alternatives, and a clause that applies in several exercises is checked in each of them
+    (tests/test_clauses.py), so grading a flaw on all of them adds a minute and no evidence."""
+    exercises = {flaw.exercise} | {CHECK_EXERCISES[name] for name in flaw.also_fails
+                                   if CHECK_EXERCISES.get(name) in known_exercises()}
+    return Key(f"flawed/{flaw.name}", exercises=tuple(sorted(exercises)))
 
 
 def _check_exercises() -> dict[str, str]:
@@ -116,7 +96,7 @@ def keys_for(test_name: str, param: str | None) -> list[Key]:
     if test_name == "test_the_starter_scores_low":
         return [Key("starter")]
     if test_name == "test_a_flawed_solution_fails_exactly_its_checks" and param:
-        return [Flaw.load(param).key]
+        return [flaw_key(Flaw.load(param))]
     if test_name == "test_an_alternative_correct_solution_keeps_full_marks" and param:
         name, level = param.split("@")
         return [Key(f"alternative/{name}", level, exercises=alternative_exercises(name))]
@@ -183,8 +163,15 @@ def explain(result: GradeResult, names: Iterable[str]) -> str:
     lines = []
     for name in names:
         record = by_name.get(name)
-        lines.append(f"  {name}: " + (f"{record.verdict}: {record.why[:300]}" if record else "not run"))
+        lines.append(f"  {name}: " + (f"{record.verdict} (clauses {', '.join(record.clauses)}): "
+                                      f"{record.why[:300]}" if record else "not run"))
     return "\n".join(lines)
+
+
+def broken_clauses(result: GradeResult) -> set[str]:
+    """The clauses the graders found broken: every clause of every check that did not pass."""
+    return {clause for check in result.score.counted if check.record.verdict != "pass"
+            for clause in check.record.clauses}
 
 
 def graded(result: GradeResult) -> GradeResult:
@@ -216,10 +203,11 @@ def test_a_flawed_solution_fails_exactly_its_checks(gradings: Gradings, flaw: st
     assert spec.name == flaw, f"solutions/flawed/{flaw}/flaw.toml names itself {spec.name!r}"
     assert spec.exercise in known_exercises(), f"{flaw}: unknown exercise {spec.exercise!r}"
     assert spec.description.strip(), f"{flaw}: flaw.toml needs a description"
+    assert spec.clauses, f"{flaw}: flaw.toml needs `clauses`: the ids of the brief's clauses it breaks"
     assert bool(spec.fails) != bool(spec.uncaught), (
         f"{flaw}: flaw.toml needs `fails` (the checks that catch it) or, for a known miss, "
         "`uncaught` (the broken sentence) with `fails = []`")
-    result = graded(gradings.result(spec.key))
+    result = graded(gradings.result(flaw_key(spec)))
     if spec.uncaught:
         caught = sorted(name for name, verdict in verdicts(result).items() if verdict != "pass")
         assert not caught, (f"{flaw}: the known miss is now caught: move these to `fails` and drop "
@@ -235,6 +223,11 @@ def test_a_flawed_solution_fails_exactly_its_checks(gradings: Gradings, flaw: st
     missed, extra = sorted(expected - failed), sorted(failed - expected)
     assert not missed, f"{flaw}: the graders did not catch the flaw:\n{explain(result, missed)}"
     assert not extra, f"{flaw}: checks that should pass did not:\n{explain(result, extra)}"
+    uncovered = [clause for clause in spec.clauses if clause not in broken_clauses(result)]
+    assert not uncovered, (
+        f"{flaw}: breaks {', '.join(uncovered)} (its flaw.toml `clauses`), but no failed check "
+        f"proves {'it' if len(uncovered) == 1 else 'them'}: the failed checks prove only\n"
+        + explain(result, sorted(failed)))
 
 
 @pytest.mark.parametrize("alternative", [f"{name}@{level}" for name in ALTERNATIVES for level in LEVELS])

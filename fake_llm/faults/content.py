@@ -169,6 +169,27 @@ class JsonTruncated(_JsonFault):
         return text[: max(1, int(len(text) * self.keep_fraction))]
 
 
+class LengthLimit(_ContentFault):
+    """Any answer (a summary, an answer, an extraction; plain or streamed) stopped by the length
+    limit: cut at ``keep_fraction`` of its length, with finish reason ``length`` (Anthropic
+    ``max_tokens``). ``keep_fraction = 1`` keeps the text whole: the limit hit just as the text
+    ended, so what arrived reads as complete (an extraction even parses), and only the finish
+    reason says it was cut."""
+
+    kind = "length_limit"
+    family = "content"
+    order = 9
+
+    keep_fraction: float = Field(default=0.6, gt=0, le=1)
+
+    def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
+        super().apply(plan, ctx, rng)
+        plan.finish_reason = "length"
+
+    def rewrite(self, text: str, ctx: RequestContext, rng: random.Random) -> str:
+        return text[: max(1, int(len(text) * self.keep_fraction))]
+
+
 class BadCitation(_ContentFault):
     """An extra sentence citing ``extra_markers`` sources that were never given."""
 

@@ -1,4 +1,6 @@
-"""What the checks share: scripting the fake LLM, firing requests, reading the ledger, judging data.
+"""What the checks share: scripting the fake LLM (and saying what was scripted), firing requests,
+reading the ledger. Judging an answer against the ground truth is :mod:`graders.judge`'s, the
+one judge the soak uses too; its functions are re-exported here for the checks.
 
 Every check scripts its faults with :func:`script`, which ends the rules with a catch-all quiet
 rule (a fixed small latency and no fault). A scripted rule decides a request's whole fate, so the
@@ -9,43 +11,51 @@ The ledger is the judge of attempts and timings: one row per HTTP request the ap
 retries included), with arrival and finish times on the fake LLM's own monotonic clock.
 
 The app's answers are untrusted data (see :mod:`graders.harness.inner.client`): the helpers here read
-them with ``isinstance`` guards and ``.get``, never assume a type, and turn text into numbers only
-within bounds (:func:`marker_numbers`), so whatever the app sends fails the check with a reason
-and never raises from the grader's own code.
+them with ``isinstance`` guards and ``.get``, never assume a type, so whatever the app sends fails
+the check with a reason and never raises from the grader's own code. The contract's numbers (the
+breaker's threshold, the transient statuses) are read from the exercises (:mod:`graders.clauses`).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from fake_llm.corpus import get_paper
-from fake_llm.model import cited_answer
+from graders.checks.describe import describe_rules
+from graders.clauses import load_contracts
 from graders.harness.errors import AppFailure
 from graders.harness.inner.client import AppResponse, SseStream
+from graders.judge import (
+    CLIENT_MARGIN_S,
+    HONEST_STATUS,
+    NO_SUCH_MARKER,
+    answer_problem,
+    error_code,
+    extraction_problem,
+    marker_numbers,
+    same_text,
+    stream_ending,
+    stream_text,
+    summary_problem,
+)
+
+__all__ = [  # the judge's, for the checks: one judge of answers (graders/judge.py)
+    "CLIENT_MARGIN_S", "HONEST_STATUS", "NO_SUCH_MARKER", "answer_problem", "extraction_problem",
+    "marker_numbers", "same_text", "stream_ending", "stream_text", "summary_problem",
+]
 
 T = TypeVar("T")
 R = TypeVar("R", AppResponse, SseStream)
 
 QUIET_DELAY_MS = 10
-# Client-side slack on top of a deadline: the app's own deadline is judged on the server clock,
-# this only says when a grader stops waiting and calls it a hang.
-CLIENT_MARGIN_S = 2.5
 # Server-clock slack for "the last attempt started before the deadline".
 SERVER_MARGIN_S = 0.5
 # The slack allowed on a lower bound measured on the server clock is the briefs' own number:
 # ``contract["lower_bound_slack_s"]`` (the retries and fallback briefs state it).
 
-HONEST_STATUS = {
-    "llm_timeout": 504, "llm_unavailable": 503, "llm_invalid_output": 502, "llm_rejected": 502,
-    "llm_incomplete": 502, "rate_limited": 429, "budget_exceeded": 402, "not_found": 404,
-    "bad_request": 400,
-}
-_MARKER = re.compile(r"\[(\d+)\]")
-NO_SUCH_MARKER = 10**9  # what a marker too long to be a source number reads as
+_FALLBACK = load_contracts()["fallback"]
 
 
 # --- scripting the fake LLM ----------------------------------------------------------------------
@@ -69,10 +79,18 @@ def quiet_rule(delay_ms: float = QUIET_DELAY_MS) -> dict[str, Any]:
     return rule(fault("latency", delay_ms=delay_ms), times=None)
 
 
-def script(fake: Any, rules: Sequence[dict[str, Any]] = (), *, quiet: bool = True) -> None:
-    """Replace the fake's scripted rules with ``rules`` (then the quiet catch-all)."""
+def script(fake: Any, rules: Sequence[dict[str, Any]] = (), *, quiet: bool = True,
+           evidence: Any = None) -> None:
+    """Replace the fake's scripted rules with ``rules`` (then the quiet catch-all). With
+    ``evidence``, record the rules in plain words as what the check injected
+    (:func:`graders.checks.describe.describe_rules`): the evidence follows from the rules."""
     fake.admin.clear_script()
     fake.admin.script([*rules, quiet_rule()] if quiet else list(rules))
+    if evidence is not None:
+        said = describe_rules(rules) if rules else "no fault"
+        if quiet:
+            said += f"; every other call: no fault, an answer after {QUIET_DELAY_MS} ms"
+        evidence.injected(said)
 
 
 def fake_now(fake: Any) -> float:
@@ -160,8 +178,8 @@ def closed_in_time(fake: Any, paper_id: str | None, limit_s: float = 1.5) -> lis
         time.sleep(0.05)
 
 
-BREAKER_THRESHOLD = 5  # the fallback exercise's breaker_failure_threshold
-_TRANSIENT = {408, 409, 429, 500, 502, 503, 504, 529}
+BREAKER_THRESHOLD: int = _FALLBACK["breaker_failure_threshold"]
+_TRANSIENT = frozenset(_FALLBACK["transient_statuses"])
 
 
 def failed(row: dict[str, Any]) -> bool:
@@ -243,117 +261,11 @@ def honest_error(response: AppResponse, code: str) -> str | None:
     return f"answered {status_text(response)} instead of {status} {code}"
 
 
-# --- judging data against the ground truth -------------------------------------------------------
-
-def same_text(got: Any, want: str) -> bool:
-    """Equal up to whitespace."""
-    return isinstance(got, str) and got.split() == want.split()
-
-
-def summary_problem(body: Any, paper_id: str) -> str | None:
-    """Why ``body`` is not a whole, correct summary of ``paper_id``, or None."""
-    paper = get_paper(paper_id)
-    assert paper is not None, f"grader bug: unknown paper {paper_id}"
-    if not isinstance(body, dict):
-        return "the body is not a JSON object"
-    if body.get("paper_id") != paper_id:
-        return f"paper_id is {body.get('paper_id')!r}, not {paper_id}"
-    text = body.get("summary")
-    if not isinstance(text, str) or not text.strip():
-        return "the summary is empty"
-    if not same_text(text, paper.summary()):
-        return f"the summary is not the model's summary (cut short or altered: {len(text)} of " \
-               f"{len(paper.summary())} characters)"
-    return None
-
-
-def extraction_problem(body: Any, paper_id: str) -> str | None:
-    """Why ``body`` is not the correct extraction of ``paper_id``, or None."""
-    paper = get_paper(paper_id)
-    assert paper is not None, f"grader bug: unknown paper {paper_id}"
-    if not isinstance(body, dict):
-        return "the body is not a JSON object"
-    if body.get("paper_id") != paper_id:
-        return f"paper_id is {body.get('paper_id')!r}, not {paper_id}"
-    wrong = []
-    for name, want in paper.truth().items():
-        got = body.get(name)
-        if got != want or type(got) is not type(want):
-            wrong.append(f"{name}={got!r} (truth {want!r})")
-    return ("wrong values: " + ", ".join(wrong)) if wrong else None
-
-
-def answer_problem(body: Any, paper_ids: Sequence[str]) -> str | None:
-    """Why ``body`` is not a correctly cited answer over ``paper_ids``, or None.
-
-    The fake model cites every source once, in order, so the right citations are exactly
-    ``[1] -> paper_ids[0] ... [k] -> paper_ids[k-1]``; the answer keeps the model's cited sentences.
-    """
-    if not isinstance(body, dict):
-        return "the body is not a JSON object"
-    text, citations = body.get("answer"), body.get("citations")
-    if not isinstance(text, str) or not text.strip():
-        return "the answer is empty"
-    if not isinstance(citations, list):
-        return "no citations list"
-    k = len(paper_ids)
-    invalid = sorted({m for m in marker_numbers(text) if not 1 <= m <= k})
-    if invalid:
-        shown_markers = ", ".join("[a number too long to be a source]" if m == NO_SUCH_MARKER else f"[{m}]"
-                                  for m in invalid)
-        return f"the answer text still cites {shown_markers}, but only {k} source(s) were given"
-    want = [{"marker": n, "paper_id": pid} for n, pid in enumerate(paper_ids, start=1)]
-    got = [{"marker": c.get("marker"), "paper_id": c.get("paper_id")} if isinstance(c, dict) else c
-           for c in citations]
-    if got != want:
-        return f"citations are {_citations_text(got)}; they should be {_citations_text(want)}"
-    clean = cited_answer(tuple(enumerate(paper_ids, start=1)))
-    if text.split()[: len(clean.split())] != clean.split():
-        return "the answer's cited sentences are not the model's (changed, dropped or renumbered)"
-    return None
-
-
-def marker_numbers(text: str) -> list[int]:
-    """The numbers of the citation markers ``[n]`` in ``text``, in order; a marker too long to be
-    a source number reads as NO_SUCH_MARKER (Python refuses to read a number of thousands of
-    digits, and the app chooses the text)."""
-    return [int(m) if len(m) <= 9 else NO_SUCH_MARKER for m in _MARKER.findall(text)]
-
-
-def _citations_text(citations: Sequence[Any]) -> str:
-    parts = []
-    for c in citations:
-        parts.append(f"[{c.get('marker')}]={c.get('paper_id')}" if isinstance(c, dict) else repr(c))
-    return "[" + ", ".join(parts) + "]"
-
+# --- small helpers -------------------------------------------------------------------------------
 
 def item_code(item: Any) -> str | None:
     """A batch item's ``error.code``, or None."""
-    error = item.get("error") if isinstance(item, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
-
-
-def stream_text(events: Sequence[tuple[str, Any]]) -> str:
-    """The text of a stream's ``delta`` events, joined."""
-    return "".join(str(data.get("text", "")) for event, data in events
-                   if event == "delta" and isinstance(data, dict))
-
-
-def stream_ending(events: Sequence[tuple[str, Any]]) -> tuple[str, str | None] | str:
-    """``("done", None)`` or ``("error", code)`` for a stream that ends with exactly one of them
-    and nothing after; otherwise a description of what is wrong with its ending."""
-    kinds = [event for event, _ in events]
-    terminal = [i for i, kind in enumerate(kinds) if kind in ("done", "error")]
-    if not terminal:
-        return f"the stream ended without a done or error event ({kinds.count('delta')} deltas)"
-    if len(terminal) > 1 or terminal[0] != len(kinds) - 1:
-        return f"the stream did not end with exactly one done or error event: {kinds}"
-    event, data = events[-1]
-    if event == "done":
-        return ("done", None)
-    code = data.get("code") if isinstance(data, dict) else None
-    return ("error", code if isinstance(code, str) else None)
+    return error_code(item)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

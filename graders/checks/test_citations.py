@@ -58,10 +58,10 @@ def test_markers_to_sources_not_given_are_removed(app, fake, evidence):
     real citation stays, mapped to the right paper, and the model's cited sentences are kept."""
     cases = [(["P0101", "P0102", "P0103"], 2), (["P0104"], 1), (paper_range(105, 12), 3)]
     script(fake, [rule(fault("bad_citation", extra_markers=n), times=1, paper_id=ids[0])
-                  for ids, n in cases])
-    evidence.injected("the model adds a sentence citing sources that were not given: " + "; ".join(
-        f"{', '.join(f'[{len(ids) + i}]' for i in range(1, n + 1))} over {len(ids)} source(s)"
-        for ids, n in cases))
+                  for ids, n in cases], evidence=evidence)
+    evidence.injected("answers over " + "; ".join(
+        f"{len(ids)} source(s) from {ids[0]}, so the model cites "
+        f"{', '.join(f'[{len(ids) + i}]' for i in range(1, n + 1))}" for ids, n in cases))
     results = run_all([lambda ids=ids: _ask(app, ids, 10.0) for ids, _ in cases])
     for (ids, extra), result in zip(cases, results, strict=True):
         response = answered(result)
@@ -137,8 +137,9 @@ def test_a_removed_marker_takes_one_space_and_nothing_else(app, fake, evidence):
     line breaks and runs of spaces included, stays as the model wrote it (the answer's ends may
     be trimmed), and the citations are [1], [2], [3] once each."""
     ids = ["P0151", "P0152", "P0153"]
-    script(fake, [rule(fault("answer_text", text=_SPACED_ANSWER), times=None, paper_id=ids[0])])
-    evidence.injected(f"the model answers over {ids} with {_SPACED_ANSWER!r}")
+    script(fake, [rule(fault("answer_text", text=_SPACED_ANSWER), times=None, paper_id=ids[0])],
+           evidence=evidence)
+    evidence.injected(f"an answer over {ids}")
     response = _ask(app, ids, 10.0)
     text, citations = _answer_body(response)
     evidence.observed(f"{shown(response)}; answer {text!r}; citations {citations}")
@@ -165,9 +166,8 @@ def test_an_answer_citing_nothing_has_an_empty_list(app, fake, evidence):
     cases = [(["P0154", "P0155"], uncited, uncited),
              (["P0156"], "Older trials agree [5].", "Older trials agree.")]
     script(fake, [rule(fault("answer_text", text=text), times=None, paper_id=ids[0])
-                  for ids, text, _ in cases])
-    evidence.injected("; ".join(f"the model answers over {ids} with {text!r}"
-                                for ids, text, _ in cases))
+                  for ids, text, _ in cases], evidence=evidence)
+    evidence.injected("answers over " + " and ".join(str(ids) for ids, _, _ in cases))
     results = run_all([lambda ids=ids: _ask(app, ids, 10.0) for ids, _, _ in cases])
     for (ids, model_text, want), result in zip(cases, results, strict=True):
         response = answered(result)

@@ -388,8 +388,8 @@ def test_backoff_is_jittered(app, fake, evidence):
 
 
 @check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True,
-       clauses=("retries.budget-bucket", "retries.budget-deposit", "retries.budget-retry-cost",
-                "retries.row-unavailable"))
+       clauses=("retries.budget-app-wide", "retries.budget-bucket", "retries.budget-deposit",
+                "retries.budget-retry-cost", "retries.row-unavailable"))
 def test_retry_budget_limits_retries(app, fake, evidence, contract):
     """40 extractions whose first call fails (503), four at a time, a healthy one after each
     four: the app retries at most 10 + 0.3 per request of them (the retry budget), so a bad spell

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from fake_llm.profiles import LEVELS  # the levels are the fake LLM's profiles
+from graders.clauses import TAGS  # the rubric tags, one definition
+
+__all__ = ["LEVELS", "SOAK", "TAGS", "VERDICTS", "CheckRecord", "SessionConfig"]
+
 VERDICTS = ("pass", "fail", "grader-error", "not-run")
-LEVELS = ("calm", "realistic", "stormy", "hurricane")
-TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming", "cost",
-        "correctness")
 SOAK = "soak"
 
 
