@@ -1,6 +1,7 @@
 """The fault framework: a plan of what to do with a request, and the registry of fault kinds.
 
-A fault is a small pydantic model registered by its ``kind``. Its fields are its typed, unit-named
+A fault is a small pydantic model registered by its ``kind`` (the catalogue, :mod:`.catalogue`,
+imports every fault module and lists them). Its fields are its typed, unit-named
 parameters; its one method, ``apply``, edits the :class:`Plan` the wire formats then carry out.
 Whether a fault happens at all (its probability) is decided once, in :mod:`fake_llm.fate`, never
 inside a fault.
@@ -15,6 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from fake_llm.conversation import NO_TURN, Turn
 from fake_llm.model import Prompt
 
 Family = Literal["timing", "http", "transport", "stream", "content"]
@@ -32,6 +34,8 @@ class RequestContext:
     model: str
     prompt: Prompt
     stream: bool
+    turn: Turn = NO_TURN
+    calls_tools: bool = False  # the model's reply to this request calls tools
 
     @property
     def task(self) -> str:
@@ -88,7 +92,8 @@ class Plan:
         return "+".join(self.faults) or "none"
 
 
-_REGISTRY: dict[str, type[Fault]] = {}
+REGISTRY: dict[str, type[Fault]] = {}
+"""Every fault class by kind, filled as the fault modules are imported (see :mod:`.catalogue`)."""
 
 
 class Fault(BaseModel):
@@ -104,9 +109,9 @@ class Fault(BaseModel):
         kind = cls.__dict__.get("kind")
         if kind is None:
             return
-        if kind in _REGISTRY:
+        if kind in REGISTRY:
             raise TypeError(f"fault kind {kind!r} is registered twice")
-        _REGISTRY[kind] = cls
+        REGISTRY[kind] = cls
 
     def applies_to(self, ctx: RequestContext) -> bool:
         """Whether this fault makes sense for the request (default: always)."""
@@ -115,18 +120,3 @@ class Fault(BaseModel):
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         """Edit the plan so the server carries out this fault."""
         raise NotImplementedError
-
-
-def fault_kinds() -> dict[str, type[Fault]]:
-    """Every registered fault kind, by name, in registration order."""
-    from fake_llm.faults import catalogue  # noqa: F401  (importing registers the kinds)
-
-    order = {family: rank for rank, family in enumerate(FAMILIES)}
-    return dict(sorted(_REGISTRY.items(), key=lambda item: order[item[1].family]))
-
-
-def make_fault(spec: dict[str, Any]) -> Fault:
-    """Build a fault from ``{"kind": ..., **params}``; raises ``KeyError`` or ``ValidationError``."""
-    params = dict(spec)
-    kind = params.pop("kind")
-    return fault_kinds()[kind](**params)

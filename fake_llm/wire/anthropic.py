@@ -65,6 +65,7 @@ def _messages_text(messages: Any) -> str:
 
 class AnthropicWire(Wire):
     provider = "anthropic"
+    id_prefix = "msg_"
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)

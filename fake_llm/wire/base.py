@@ -9,7 +9,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from fake_llm.body import BodyError, parse_json
+from fake_llm.conversation import NO_TURN, Reply, ToolCall, Turn
 from fake_llm.errors import ApiError
+from fake_llm.model import Prompt, reply
 from fake_llm.pricing import MODELS, ModelInfo, Provider
 
 
@@ -22,6 +24,7 @@ class ParsedRequest:
     stream: bool
     include_usage: bool
     max_tokens: int | None
+    turn: Turn = NO_TURN
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class Answer:
     tokens_in: int
     tokens_out: int
     response_id: str
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 def sse(data: str, event: str | None = None) -> bytes:
@@ -98,6 +102,12 @@ class Wire(ABC):
     """One provider's wire format: request validation, response body, stream frames."""
 
     provider: Provider
+    id_prefix: str  # of response ids
+
+    def reply(self, parsed: ParsedRequest, prompt: Prompt, rng: random.Random) -> Reply:
+        """The model's fault-free reply to the request (a wire whose answer is not the chat
+        model's, embeddings for example, overrides this)."""
+        return reply(parsed.turn, prompt, rng)
 
     @abstractmethod
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:

@@ -69,6 +69,7 @@ def _messages_text(messages: Any) -> str:
 
 class OpenAIWire(Wire):
     provider = "openai"
+    id_prefix = "chatcmpl-"
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)
