@@ -55,7 +55,8 @@ class Turn:
 
     ``tool_choice``: ``"auto"``, ``"none"``, ``"required"``, or the name of the one tool the model
     must call. ``calls``: the calls the model made earlier in the conversation; ``results``: the
-    results sent back for them; ``question``: the last user message's text.
+    results sent back for them; ``question``: the last user message's text; ``instructions``: the
+    system and user messages' text.
     """
 
     tools: tuple[ToolSpec, ...] = ()
@@ -65,6 +66,7 @@ class Turn:
     results: tuple[ToolResult, ...] = ()
     output: OutputFormat | None = None
     question: str = ""
+    instructions: str = ""  # the system and user text, without tool calls and results
 
     def tool(self, name: str) -> ToolSpec | None:
         return next((tool for tool in self.tools if tool.name == name), None)

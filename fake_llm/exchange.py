@@ -203,21 +203,19 @@ class PlannedResponse(Response):
             return False, True
         for frame in wire.stream_head(model, answer):
             await send({"type": "http.response.body", "body": frame, "more_body": True})
-        size = ex.chunk_chars
-        pieces = [answer.text[i : i + size] for i in range(0, len(answer.text), size)]
+        frames = wire.stream_content(model, answer, ex.chunk_chars)
         if plan.truncate_fraction is not None:
-            pieces = pieces[: max(1, int(len(pieces) * plan.truncate_fraction))]
-        for index, piece in enumerate(pieces):
+            frames = frames[: max(1, int(len(frames) * plan.truncate_fraction))]
+        for index, frame in enumerate(frames):
             if await self._interrupt(ex, send, index):
                 return False, False
             pause = plan.stall_s if plan.stall_after_chunks == index else 0.0
             if await watch.sleep(pause + (plan.chunk_interval_s if index else 0.0)):
                 return False, True
-            frame = wire.stream_piece(model, answer, piece)
             if plan.corrupt_chunk_index == index:
                 frame = wire.corrupt(frame)
             await send({"type": "http.response.body", "body": frame, "more_body": True})
-        if await self._interrupt(ex, send, len(pieces), at_end=True):
+        if await self._interrupt(ex, send, len(frames), at_end=True):
             return False, False
         if plan.truncate_fraction is not None:
             tail, usage_reported = wire.stream_truncated_tail(), False

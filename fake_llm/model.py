@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from fake_llm.conversation import Reply, Turn
 from fake_llm.corpus import Paper, get_paper
 
 Task = Literal["summary", "extract", "answer", "chat"]
@@ -107,8 +106,3 @@ def respond(prompt: Prompt, rng: random.Random) -> str:
             return f"I have no record of a paper with id {prompt.paper_ids[0]}."
         return extraction_json(paper) if prompt.task == "extract" else paper.summary()
     return filler(rng)
-
-
-def reply(turn: Turn, prompt: Prompt, rng: random.Random) -> Reply:
-    """The model's complete, fault-free reply to a conversation."""
-    return Reply(respond(prompt, rng))

@@ -6,7 +6,8 @@ parse → fate → ledger → answer → response.
 2. **fate**: :meth:`ChaosState.decide` draws the attempt number, the rate limiter's verdict and the
    faults, from the seed and the request alone;
 3. **ledger**: the row opens with everything known at arrival;
-4. **answer**: the simulated model's reply (``wire.reply``) after the plan's content faults;
+4. **answer**: the simulated model's reply (``wire.reply``: text, tool calls or structured output)
+   after the plan's content and tool-call faults;
 5. **response**: a :class:`~fake_llm.exchange.PlannedResponse` carries the plan out and closes the
    row, once, with how it ended.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import Request
@@ -27,12 +28,14 @@ from fastapi.responses import Response
 
 from fake_llm.body import BodyError, ClientGone, read_body
 from fake_llm.connection import received_at
+from fake_llm.conversation import ToolCall
 from fake_llm.errors import ApiError, render_error
 from fake_llm.exchange import Exchange, PlannedResponse
 from fake_llm.fate import Fate
 from fake_llm.faults import Plan, RequestContext
 from fake_llm.model import count_tokens, read_prompt
 from fake_llm.pricing import Provider
+from fake_llm.reply import will_call_tools
 from fake_llm.state import ChaosState
 from fake_llm.wire import Answer, ParsedRequest, Wire
 from fake_llm.wire.base import new_id
@@ -73,12 +76,34 @@ def build_answer(wire: Wire, ctx: RequestContext, parsed: ParsedRequest, plan: P
     counts."""
     reply = wire.reply(parsed, ctx.prompt, rng)
     text = plan.rewrite(reply.text, ctx, rng)
-    finish_reason = plan.finish_reason
-    if parsed.max_tokens is not None and count_tokens(text) > parsed.max_tokens:
-        text = text[: parsed.max_tokens * 4]
-        finish_reason = "length" if finish_reason == "stop" else finish_reason
-    return Answer(text, finish_reason, count_tokens(parsed.text), count_tokens(text) if text else 0,
-                  new_id(wire.id_prefix, rng))
+    calls = plan.rewrite_calls(reply.tool_calls, ctx, rng)
+    finish_reason: str | None = plan.finish_reason
+    if finish_reason == "refusal":
+        calls = ()  # a refusal replaces the calls as it replaces the text
+    elif calls:
+        text = "" if not reply.tool_calls else text  # a fault turned an answer into a call
+        finish_reason = "tool_calls" if finish_reason == "stop" else finish_reason
+    out = text + "".join(call.name + call.arguments for call in calls)
+    if parsed.max_tokens is not None and count_tokens(out) > parsed.max_tokens:
+        text, calls = _cut(text, calls, parsed.max_tokens * 4)
+        finish_reason = "length" if finish_reason in ("stop", "tool_calls") else finish_reason
+        out = text + "".join(call.name + call.arguments for call in calls)
+    return Answer(text, finish_reason, count_tokens(parsed.text), count_tokens(out) if out else 0,
+                  new_id(wire.id_prefix, rng), calls)
+
+
+def _cut(text: str, calls: tuple[ToolCall, ...], chars: int) -> tuple[str, tuple[ToolCall, ...]]:
+    """The reply cut at ``chars`` characters, as a max-tokens limit cuts it: the text first, then
+    the calls' arguments."""
+    text = text[:chars]
+    left = chars - len(text)
+    kept = []
+    for call in calls:
+        if left <= 0:
+            break
+        kept.append(replace(call, arguments=call.arguments[:left]))
+        left -= len(call.name) + len(call.arguments)
+    return text, tuple(kept)
 
 
 class Pipeline:
@@ -99,7 +124,8 @@ class Pipeline:
         except ClientGone:
             return Response(status_code=400)  # nobody is left to read it
         client = read_client(request.scope)
-        ctx = RequestContext(wire.provider, parsed.model.name, read_prompt(parsed.text), parsed.stream)
+        ctx = RequestContext(wire.provider, parsed.model.name, read_prompt(parsed.text), parsed.stream,
+                             parsed.turn, will_call_tools(parsed.turn))
         fate = self.state.decide(body, ctx, client.api_key, len(parsed.text) // 4)
         row = self.state.ledger.open(
             received_at=arrived, provider=wire.provider, model=ctx.model, task=ctx.task,

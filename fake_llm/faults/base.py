@@ -16,14 +16,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from fake_llm.conversation import NO_TURN, Turn
+from fake_llm.conversation import NO_TURN, ToolCall, Turn
 from fake_llm.model import Prompt
 
-Family = Literal["timing", "http", "transport", "stream", "content"]
-FAMILIES: tuple[Family, ...] = ("timing", "http", "transport", "stream", "content")
+Family = Literal["timing", "http", "transport", "stream", "content", "tools"]
+FAMILIES: tuple[Family, ...] = ("timing", "http", "transport", "stream", "content", "tools")
 TransportFault = Literal["reset", "disconnect", "empty_body", "wrong_content_type"]
 TextTransform = Callable[[str, "RequestContext", random.Random], str]
 OrderedTransform = tuple[int, TextTransform]
+CallTransform = Callable[[tuple[ToolCall, ...], "RequestContext", random.Random], tuple[ToolCall, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class Plan:
     corrupt_chunk_index: int | None = None
     error_event_after_chunks: int | None = None
     text_transforms: list[OrderedTransform] = field(default_factory=list)
+    call_transforms: list[CallTransform] = field(default_factory=list)
     finish_reason: Literal["stop", "length", "refusal"] | None = "stop"
     # A stream's ending (see fake_llm.faults.stream.StreamEnd): its finish reason, and whether the
     # end marker ([DONE], message_stop) follows. None: the ending the answer's finish reason gives.
@@ -85,6 +87,13 @@ class Plan:
         for _, transform in sorted(self.text_transforms, key=lambda item: item[0]):
             text = transform(text, ctx, rng)
         return text
+
+    def rewrite_calls(self, calls: tuple[ToolCall, ...], ctx: RequestContext,
+                      rng: random.Random) -> tuple[ToolCall, ...]:
+        """The model's tool calls after every tool-call fault."""
+        for transform in self.call_transforms:
+            calls = transform(calls, ctx, rng)
+        return calls
 
     @property
     def fault_label(self) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fake_llm.faults import citations, content, http, stream, timing, transport
+from fake_llm.faults import citations, content, http, stream, timing, tools, transport
 from fake_llm.faults.base import FAMILIES, REGISTRY, Fault
 
-MODULES = (citations, content, http, stream, timing, transport)
+MODULES = (citations, content, http, stream, timing, tools, transport)
 
 
 def fault_kinds() -> dict[str, type[Fault]]:

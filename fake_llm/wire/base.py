@@ -11,8 +11,9 @@ from typing import Any, Literal
 from fake_llm.body import BodyError, parse_json
 from fake_llm.conversation import NO_TURN, Reply, ToolCall, Turn
 from fake_llm.errors import ApiError
-from fake_llm.model import Prompt, reply
+from fake_llm.model import Prompt
 from fake_llm.pricing import MODELS, ModelInfo, Provider
+from fake_llm.reply import reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,11 @@ def sse(data: str, event: str | None = None) -> bytes:
     """One server-sent event frame."""
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {data}\n\n".encode()
+
+
+def pieces(text: str, size: int) -> list[str]:
+    """``text`` in pieces of ``size`` characters (one empty piece for an empty text)."""
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def new_id(prefix: str, rng: random.Random) -> str:
@@ -123,7 +129,21 @@ class Wire(ABC):
 
     @abstractmethod
     def stream_piece(self, model: ModelInfo, answer: Answer, piece: str) -> bytes:
-        """One frame of content."""
+        """One frame of text."""
+
+    @abstractmethod
+    def stream_call(self, model: ModelInfo, answer: Answer, index: int, call: ToolCall,
+                    size: int) -> list[bytes]:
+        """The frames of tool call number ``index``: its start, then its arguments in pieces."""
+
+    def stream_content(self, model: ModelInfo, answer: Answer, size: int) -> list[bytes]:
+        """The content frames between head and tail: the text in pieces of ``size`` characters,
+        then each tool call (the frames a stream fault counts, cuts or garbles)."""
+        text = answer.text
+        frames = [self.stream_piece(model, answer, text[i : i + size]) for i in range(0, len(text), size)]
+        for index, call in enumerate(answer.tool_calls):
+            frames += self.stream_call(model, answer, index, call, size)
+        return frames
 
     @abstractmethod
     def stream_tail(self, model: ModelInfo, answer: Answer, include_usage: bool) -> list[bytes]:
