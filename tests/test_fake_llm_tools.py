@@ -197,3 +197,4 @@ def test_tool_turns_are_in_the_ledger_with_their_tokens(fake):
     chat(fake, [{"role": "user", "content": "Summarise P0042."}], tools=oai_tools(FETCH))
     [row] = fake.admin.ledger()
     assert row["status"] == 200 and row["tokens_out"] > 0 and row["paper_ids"] == ["P0042"]
+    assert row["tool_calls"] == ["get_paper"]
