@@ -15,11 +15,13 @@ OutputKind = Literal["json_object", "json_schema"]
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """A tool the request offers: its name, description and JSON schema of parameters."""
+    """A tool the request offers: its name, description and JSON schema of parameters;
+    ``strict``: the provider guarantees that calls to it follow the schema."""
 
     name: str
     description: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
