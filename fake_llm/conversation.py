@@ -89,7 +89,9 @@ NO_TURN = Turn()
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The model's fault-free reply: text, tool calls, or both."""
+    """The model's fault-free reply: text, tool calls, or both. ``data``: anything else a wire's
+    own reply carries to its response body (embedding vectors, say); the pipeline passes it on."""
 
     text: str
     tool_calls: tuple[ToolCall, ...] = ()
+    data: Any = None

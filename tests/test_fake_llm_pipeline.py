@@ -4,6 +4,7 @@ and each request's ledger row is closed once with how it ended."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import httpx
 from fastapi import Request
@@ -14,8 +15,9 @@ from fake_llm.app import create_app
 from fake_llm.conversation import Reply
 from fake_llm.ledger import Ledger, Outcome
 from fake_llm.model import Prompt
+from fake_llm.pricing import ModelInfo
 from fake_llm.runner import FakeLLM, make_state
-from fake_llm.wire import OpenAIWire, ParsedRequest
+from fake_llm.wire import Answer, OpenAIWire, ParsedRequest
 
 BODY = {"model": "sim-gpt-large", "messages": [{"role": "user", "content": "Summarize paper P0042."}]}
 
@@ -24,7 +26,10 @@ class EchoWire(OpenAIWire):
     """A wire whose answer is not the chat model's: it echoes the request's text."""
 
     def reply(self, parsed: ParsedRequest, prompt: Prompt, rng: random.Random) -> Reply:
-        return Reply(f"echo: {parsed.text}")
+        return Reply(f"echo: {parsed.text}", data=len(parsed.text))
+
+    def body(self, model: ModelInfo, answer: Answer) -> dict[str, Any]:
+        return {**super().body(model, answer), "echoed_chars": answer.data}
 
 
 def test_a_new_route_reuses_the_pipeline_with_its_faults_and_ledger():
@@ -39,6 +44,7 @@ def test_a_new_route_reuses_the_pipeline_with_its_faults_and_ledger():
     with TestClient(app) as client:
         first = client.post("/v1/echo", json=BODY)
         assert first.json()["choices"][0]["message"]["content"] == "echo: Summarize paper P0042."
+        assert first.json()["echoed_chars"] == len("Summarize paper P0042.")
         client.post("/_chaos/script", json={"rules": [{"fault": {"kind": "http_error", "status": 503}}]})
         assert client.post("/v1/echo", json=BODY).status_code == 503
         bad = client.post("/v1/echo", json={"model": "sim-gpt-large"})
