@@ -71,6 +71,14 @@ _FAULTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "answer_text": lambda p: f"the answer text {p.get('text')!r}",
     "refusal": lambda p: "a refusal",
     "empty_content": lambda p: "an empty answer",
+    "tool_args_not_json": lambda p: (f"tool-call arguments that are not JSON "
+                                     f"({str(p.get('variant', 'truncated')).replace('_', ' ')})"),
+    "tool_args_schema": lambda p: (f"tool-call arguments off the tool's schema "
+                                   f"({str(p.get('variant', 'any')).replace('_', ' ')})"),
+    "tool_unknown_name": lambda p: (f"a call to a tool that was not offered ({p['name']!r})" if p.get("name")
+                                    else "a call to a tool that was not offered"),
+    "tool_loop": lambda p: "the same tool call repeated on every turn",
+    "tool_parallel_calls": lambda p: f"{p.get('copies', 2)} tool calls at once where one was expected",
 }
 
 
