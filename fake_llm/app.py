@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +20,12 @@ from fake_llm.exchange import Exchange, PlannedResponse, build_answer
 from fake_llm.fate import Fates, fate_rng, fingerprint
 from fake_llm.faults import HttpError, RequestContext
 from fake_llm.ledger import DEFAULT_CAPACITY, Ledger
-from fake_llm.model import read_prompt
-from fake_llm.pricing import MODELS, Provider
+from fake_llm.pricing import Provider
 from fake_llm.profiles import Profile
 from fake_llm.ratelimit import RateLimiter
-from fake_llm.wire import AnthropicWire, OpenAIWire, Wire
+from fake_llm.wire import AnthropicWire, OpenAIWire, Wire, metadata
+from fake_llm.wire.embeddings import EmbeddingsWire
+from fake_llm.wire.responses import ResponsesWire
 
 
 @dataclass
@@ -62,6 +63,14 @@ def _error_response(provider: Provider, error: ApiError, extra: dict[str, str] |
                     headers={**rendered.headers, **(extra or {})})
 
 
+def _answer_or_error(provider: Provider, answer: Callable[..., dict[str, Any]], *args: Any) -> Response:
+    """A metadata endpoint's JSON answer, or its ApiError in the provider's shape."""
+    try:
+        return JSONResponse(answer(*args))
+    except ApiError as error:
+        return _error_response(provider, error)
+
+
 def _client(scope: MutableMapping[str, Any]) -> tuple[str, int | None]:
     """The caller's API key (or "anonymous") and its ``x-stainless-retry-count``, in one pass over
     the raw headers."""
@@ -89,7 +98,7 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
         return _error_response(wire.provider, error)
     except ClientGone:
         return Response(status_code=400)  # nobody is left to read it
-    prompt = read_prompt(parsed.text)
+    prompt = wire.read_prompt(parsed)
     model = parsed.model.name
     ctx = RequestContext(wire.provider, model, prompt, parsed.stream)
     fp = fingerprint(wire.provider, body)
@@ -129,12 +138,6 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     return PlannedResponse(exchange)
 
 
-def _models_list() -> dict[str, Any]:
-    return {"object": "list", "data": [
-        {"id": m.name, "object": "model", "created": 1_700_000_000, "owned_by": f"fake-{m.provider}"}
-        for m in MODELS.values() if m.provider == "openai"]}
-
-
 def create_app(state: ChaosState) -> FastAPI:
     """The fake LLM server's app, serving both providers and the admin API."""
     app = FastAPI(title="fake_llm", version=__version__, docs_url=None, redoc_url=None,
@@ -148,11 +151,40 @@ def create_app(state: ChaosState) -> FastAPI:
 
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:
-        return _models_list()
+        return metadata.openai_models()
 
     @app.post("/anthropic/v1/messages")
     async def messages(request: Request) -> Response:
         return await handle(state, anthropic_wire, request)
+
+    # The Responses API and embeddings keep per-request state in their wire object.
+    @app.post("/v1/responses")
+    async def responses(request: Request) -> Response:
+        return await handle(state, ResponsesWire(), request)
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        return await handle(state, EmbeddingsWire(), request)
+
+    @app.get("/anthropic/v1/models")
+    async def anthropic_models(request: Request) -> Response:
+        query = request.query_params
+        return _answer_or_error("anthropic", metadata.anthropic_models,
+                                query.get("limit"), query.get("before_id"), query.get("after_id"))
+
+    @app.get("/anthropic/v1/models/{model_id}")
+    async def anthropic_model(model_id: str) -> Response:
+        return _answer_or_error("anthropic", metadata.anthropic_model, model_id)
+
+    @app.post("/anthropic/v1/messages/count_tokens")
+    async def count_tokens(request: Request) -> Response:
+        try:
+            raw = await read_body(request)
+        except BodyError as error:
+            return _error_response("anthropic", ApiError(error.status, error.message))
+        except ClientGone:
+            return Response(status_code=400)
+        return _answer_or_error("anthropic", metadata.anthropic_count_tokens, raw)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from fake_llm.wire.base import (
     sse,
     text_of,
 )
+from fake_llm.wire.params import check_params
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal", None: None}
 
@@ -68,6 +69,7 @@ class AnthropicWire(Wire):
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)
+        check_params("anthropic-messages", body)
         model = require_model(body.get("model"), _model_error)
         max_tokens = body.get("max_tokens")
         if max_tokens is None:

@@ -18,6 +18,7 @@ from fake_llm.wire.base import (
     sse,
     text_of,
 )
+from fake_llm.wire.params import check_params
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely "
@@ -31,6 +32,9 @@ def _model_error(problem: ModelProblem, name: Any) -> ApiError:
     if problem == "bad_type":
         return ApiError(400, "Invalid type for 'model': expected a string.", param="model",
                         code="invalid_type")
+    if problem == "wrong_kind":
+        return ApiError(404, f"The model `{name}` is not a chat model and thus not supported in the "
+                             "v1/chat/completions endpoint.", param="model", code="model_not_found")
     return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
                     code="model_not_found")
 
@@ -72,6 +76,7 @@ class OpenAIWire(Wire):
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)
+        check_params("openai-chat", body)
         model = require_model(body.get("model"), _model_error)
         text = _messages_text(body.get("messages"))
         stream = bool(_optional(body, "stream", (bool,), "a boolean"))
