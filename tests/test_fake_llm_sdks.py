@@ -94,7 +94,7 @@ def test_anthropic_plain_and_stream_return_text_and_usage(fake):
 
 def test_models_endpoint_lists_openai_models(fake):
     names = {model.id for model in oai(fake).models.list()}
-    assert names == {"sim-gpt-large", "sim-gpt-mini"}
+    assert names == {"sim-gpt-large", "sim-gpt-mini", "sim-embed-small", "sim-embed-large"}
 
 
 def test_openai_sdk_honours_scripted_429_retry_after(fake):
