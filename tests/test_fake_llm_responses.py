@@ -147,7 +147,7 @@ def test_truncate_ends_the_stream_without_a_terminal_event(fake):
     ({"model": "sim-embed-small"}, "model", "invalid_value"),
     ({"model": "nope"}, None, "model_not_found"),
     ({"stream_options": {"include_obfuscation": False}}, "stream_options", "invalid_value"),
-    ({"text": {"format": {"type": "json_object"}}}, "text.format", "unsupported_parameter"),
+    ({"text": {"format": {"type": "json_object"}}}, "text", "unsupported_parameter"),
     ({"tools": [{"type": "function", "name": "f", "parameters": {}}]}, "tools", "unsupported_parameter"),
     ({"previous_response_id": "resp_1"}, "previous_response_id", "unsupported_parameter"),
     ({"reasoning": {"effort": "high"}}, "reasoning", "unsupported_parameter"),
@@ -167,3 +167,33 @@ def test_sampling_and_bookkeeping_parameters_are_accepted(fake):
                     reasoning={"effort": None})
     assert response.status_code == 200
     assert response.json()["metadata"] == {"a": "b"}
+
+
+@pytest.mark.parametrize(("params", "last", "reason"), [
+    ({"finish_reason": "stop"}, "response.completed", None),
+    ({"finish_reason": "length"}, "response.incomplete", "max_output_tokens"),
+    ({"finish_reason": "content_filter"}, "response.incomplete", "content_filter"),
+    ({"finish_reason": None}, "response.incomplete", None),
+    ({"finish_reason": "stop", "end_marker": False}, "response.output_item.done", None),
+])
+def test_stream_endings(fake, params, last, reason):
+    script(fake, "stream_end", **params)
+    stream = events(post(fake, stream=True))
+    assert stream[-1]["type"] == last
+    if "response" in stream[-1]:
+        details = stream[-1]["response"]["incomplete_details"]
+        assert (details or {}).get("reason") == reason
+        assert stream[-1]["response"]["usage"]["output_tokens"] > 0
+
+
+def test_corrupt_chunk_cuts_one_delta_events_json(fake):
+    script(fake, "corrupt_chunk", chunk_index=1)
+    response = post(fake, stream=True)
+    broken = []
+    for block in filter(None, response.text.split("\n\n")):
+        data = block.partition("data: ")[2]
+        try:
+            json.loads(data)
+        except json.JSONDecodeError:
+            broken.append(block)
+    assert len(broken) == 1 and "response.output_text.delta" in broken[0]
