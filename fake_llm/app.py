@@ -153,6 +153,10 @@ def create_app(state: ChaosState) -> FastAPI:
     async def list_models() -> dict[str, Any]:
         return metadata.openai_models()
 
+    @app.get("/v1/models/{model_id}")
+    async def openai_model(model_id: str) -> Response:
+        return _answer_or_error("openai", metadata.openai_model, model_id)
+
     @app.post("/anthropic/v1/messages")
     async def messages(request: Request) -> Response:
         return await handle(state, anthropic_wire, request)

@@ -86,3 +86,11 @@ def test_openai_models_list_has_chat_and_embedding_models(fake):
     body = httpx.get(f"{fake.openai_base_url}/models", timeout=10.0).json()
     assert {m["id"] for m in body["data"]} == {m.name for m in models_of("openai")}
     assert {"sim-embed-small", "sim-gpt-mini"} <= {m["id"] for m in body["data"]}
+
+
+def test_openai_model_by_id(fake):
+    found = httpx.get(f"{fake.openai_base_url}/models/sim-embed-large", timeout=10.0)
+    assert found.json() == {"id": "sim-embed-large", "object": "model", "created": 1_700_000_000,
+                            "owned_by": "fake-openai"}
+    missing = httpx.get(f"{fake.openai_base_url}/models/sim-claude-large", timeout=10.0)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"

@@ -20,11 +20,21 @@ CREATED_AT = "2023-11-14T22:13:20Z"  # the same instant, as Anthropic writes it
 MAX_PAGE = 1000
 
 
+def _openai_model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": CREATED, "owned_by": "fake-openai"}
+
+
 def openai_models() -> dict[str, Any]:
     """``GET /v1/models``: the OpenAI-side models, chat and embedding."""
-    return {"object": "list", "data": [
-        {"id": m.name, "object": "model", "created": CREATED, "owned_by": f"fake-{m.provider}"}
-        for m in models_of("openai")]}
+    return {"object": "list", "data": [_openai_model(m.name) for m in models_of("openai")]}
+
+
+def openai_model(model_id: str) -> dict[str, Any]:
+    """``GET /v1/models/{model_id}``; a 404 in OpenAI's shape for an unknown id."""
+    if model_id not in {m.name for m in models_of("openai")}:
+        raise ApiError(404, f"The model `{model_id}` does not exist or you do not have access to it.",
+                       code="model_not_found")
+    return _openai_model(model_id)
 
 
 def _anthropic_model(name: str, display_name: str) -> dict[str, Any]:
