@@ -152,6 +152,9 @@ def test_truncate_ends_the_stream_without_a_terminal_event(fake):
     ({"previous_response_id": "resp_1"}, "previous_response_id", "unsupported_parameter"),
     ({"reasoning": {"effort": "high"}}, "reasoning", "unsupported_parameter"),
     ({"frobnicate": 1}, "frobnicate", "unknown_parameter"),
+    ({"temperature": "hot"}, "temperature", "invalid_type"),
+    ({"metadata": [1]}, "metadata", "invalid_type"),
+    ({"store": 1}, "store", "invalid_type"),
 ])
 def test_bad_and_unemulated_requests_get_a_400_naming_the_parameter(fake, body, param, code):
     response = post(fake, **body)

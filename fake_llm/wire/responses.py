@@ -117,6 +117,20 @@ def _max_output_tokens(value: Any) -> int | None:
     return value
 
 
+_ECHOED = (("temperature", (int, float), "a number"), ("top_p", (int, float), "a number"),
+           ("metadata", (dict,), "an object"), ("user", (str,), "a string"),
+           ("store", (bool,), "a boolean"))
+
+
+def _echoed_types(body: dict[str, Any]) -> None:
+    """The parameters the response echoes back must have their types."""
+    for name, kinds, expected in _ECHOED:
+        value = body.get(name)
+        if value is not None and (not isinstance(value, kinds)
+                                  or (isinstance(value, bool) and bool not in kinds)):
+            raise _invalid(name, f"expected {expected}.", "invalid_type")
+
+
 class ResponsesWire(Wire):
     """The Responses API; one object per request (it numbers its stream's events)."""
 
@@ -143,6 +157,7 @@ class ResponsesWire(Wire):
             raise ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is "
                                 "enabled.", param="stream_options", code="invalid_value")
         max_tokens = _max_output_tokens(body.get("max_output_tokens"))
+        _echoed_types(body)
         self._request = {"instructions": instructions, "max_output_tokens": max_tokens,
                          "metadata": body.get("metadata") or {},
                          "temperature": body.get("temperature", 1.0), "top_p": body.get("top_p", 1.0),
