@@ -200,3 +200,16 @@ def test_corrupt_chunk_cuts_one_delta_events_json(fake):
         except json.JSONDecodeError:
             broken.append(block)
     assert len(broken) == 1 and "response.output_text.delta" in broken[0]
+
+
+def test_grading_mode_sends_no_fake_llm_headers_on_responses_or_embeddings():
+    with FakeLLM(profile="calm", seed=3, settings={"latency.median_ms": 0}, grading=True) as graded:
+        graded.admin.script([{"fault": {"kind": "json_fences"}, "times": 1}])
+        answered = post(graded, input="Extract the fields of paper P0042.", stream=True)
+        embedded = httpx.post(f"{graded.openai_base_url}/embeddings", timeout=10.0,
+                              json={"model": "sim-embed-small", "input": "x"})
+        for response in (answered, embedded):
+            assert response.status_code == 200
+            assert not [h for h in response.headers if h.lower().startswith("x-fake-llm-")]
+            assert response.headers["x-request-id"].startswith("req_")
+        assert [row["fault"] for row in graded.admin.ledger()] == ["json_fences", "none"]
