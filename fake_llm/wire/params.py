@@ -42,7 +42,7 @@ class Refused:
 
     feature: str
     asks: Callable[[Any], bool] = _given  # whether this value asks for the feature
-    when: str = "any value"  # the values refused, as the docs say them
+    when: str = "not null"  # the values refused, as the docs say them
 
 
 @dataclass(frozen=True, slots=True)
