@@ -23,7 +23,12 @@ ROUTES = [
     ("GET", "/v1/models", "openai"),
     ("POST", "/v1/models", "openai"),
     ("POST", "/v1/completions", "openai"),
+    ("POST", "/v1/responses", "openai"),
+    ("POST", "/v1/embeddings", "openai"),
     ("POST", "/anthropic/v1/messages", "anthropic"),
+    ("POST", "/anthropic/v1/messages/count_tokens", "anthropic"),
+    ("GET", "/anthropic/v1/models", "anthropic"),
+    ("GET", "/anthropic/v1/models/sim-claude-mini", "anthropic"),
     ("GET", "/anthropic/v1/messages", "anthropic"),
     ("POST", "/anthropic/v1/complete", "anthropic"),
     ("GET", "/health", "admin"),
@@ -71,7 +76,14 @@ rules = st.fixed_dictionaries({}, optional={
 })
 script_bodies = st.fixed_dictionaries({"rules": st.lists(rules, max_size=3) | json_values})
 provider_bodies = st.fixed_dictionaries({}, optional={
-    "model": st.sampled_from(["sim-gpt-large", "sim-claude-mini", "nope"]) | json_values,
+    "model": st.sampled_from(["sim-gpt-large", "sim-claude-mini", "sim-embed-small", "nope"])
+    | json_values,
+    "input": st.text(max_size=30) | st.lists(st.text(max_size=10) | json_values, max_size=3)
+    | json_values,
+    "instructions": json_values, "dimensions": st.integers(-2, 600) | json_values,
+    "encoding_format": st.sampled_from(["float", "base64"]) | json_values,
+    "max_output_tokens": st.integers(-2, 50) | json_values,
+    "thinking": json_values, "n": json_values,
     "messages": st.lists(st.fixed_dictionaries({"role": st.sampled_from(["user", "x"]) | json_values,
                                                 "content": st.text(max_size=30) | json_values}),
                          max_size=3) | json_values,

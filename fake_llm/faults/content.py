@@ -231,8 +231,9 @@ class Refusal(_ContentFault):
     order = 10
 
     def applies_to(self, ctx: RequestContext) -> bool:
-        """A model may refuse anything: a strict output or a turn that would call tools too."""
-        return True
+        """A model may refuse anything it would answer in words: a strict output or a turn that
+        would call tools too; never an embeddings request, whose answer is vectors."""
+        return ctx.task != "embed"
 
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         super().apply(plan, ctx, rng)
