@@ -41,7 +41,7 @@ SERVER_MARGIN_S = 0.5
 
 HONEST_STATUS = {
     "llm_timeout": 504, "llm_unavailable": 503, "llm_invalid_output": 502, "llm_rejected": 502,
-    "llm_incomplete": 502, "rate_limited": 429, "budget_exceeded": 402, "not_found": 404,
+    "llm_incomplete": 502, "agent_stuck": 502, "rate_limited": 429, "budget_exceeded": 402, "not_found": 404,
     "bad_request": 400,
 }
 _MARKER = re.compile(r"\[(\d+)\]")
