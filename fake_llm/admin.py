@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -21,10 +21,7 @@ from fastapi.responses import JSONResponse
 from fake_llm.body import BodyError, ClientGone, parse_json, read_body
 from fake_llm.fate import build_rule
 from fake_llm.profiles import ProfileError, apply_settings, build_profile, read_profile_file
-
-if TYPE_CHECKING:
-    from fake_llm.app import ChaosState
-
+from fake_llm.state import ChaosState
 
 ADMIN_TOKEN_HEADER = "x-fake-llm-admin-token"
 

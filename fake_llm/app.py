@@ -1,10 +1,13 @@
-"""The fake LLM's ASGI app: both providers' endpoints, the request pipeline, the admin API."""
+"""The fake LLM's ASGI app: both providers' routes and the admin API.
+
+Every model route is thin: it hands its wire format and the request to the shared
+:class:`~fake_llm.pipeline.Pipeline`, which parses, decides the fate, opens the ledger row,
+answers and responds.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,120 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fake_llm import __version__
 from fake_llm.admin import admin_router
-from fake_llm.body import BodyError, ClientGone, read_body
-from fake_llm.connection import received_at
-from fake_llm.errors import ApiError, render_error
-from fake_llm.exchange import Exchange, PlannedResponse, build_answer
-from fake_llm.fate import Fates, fate_rng, fingerprint
-from fake_llm.faults import HttpError, RequestContext
-from fake_llm.ledger import DEFAULT_CAPACITY, Ledger
-from fake_llm.model import read_prompt
+from fake_llm.errors import ApiError
+from fake_llm.pipeline import Pipeline, error_response
 from fake_llm.pricing import MODELS, Provider
-from fake_llm.profiles import Profile
-from fake_llm.ratelimit import RateLimiter
-from fake_llm.wire import AnthropicWire, OpenAIWire, Wire
+from fake_llm.state import ChaosState
+from fake_llm.wire import AnthropicWire, OpenAIWire
 
-
-@dataclass
-class ChaosState:
-    """The server's mutable state: profile, seed, scripted rules, attempt counters, ledger.
-
-    ``grading``: the server runs under a grader, so nothing tells the app which fault it met or
-    that it is graded: no ``x-fake-llm-*`` response headers, and ``/health`` says only that it is up.
-    """
-
-    profile: Profile
-    seed: int
-    ledger_capacity: int = DEFAULT_CAPACITY
-    admin_open: bool = False
-    admin_token: str | None = None
-    grading: bool = False
-    fates: Fates = field(init=False)
-    ledger: Ledger = field(init=False)
-    limiter: RateLimiter = field(default_factory=RateLimiter)
-
-    def __post_init__(self) -> None:
-        self.fates = Fates(self.seed)
-        self.ledger = Ledger(self.ledger_capacity)
-
-    def reset(self) -> None:
-        """Clear the ledger, attempt counters, scripts and rate-limit buckets."""
-        self.fates.reset()
-        self.ledger.clear()
-        self.limiter.reset()
-
-
-def _error_response(provider: Provider, error: ApiError, extra: dict[str, str] | None = None) -> Response:
-    rendered = render_error(provider, error)
-    return Response(rendered.body, status_code=rendered.status, media_type=rendered.content_type,
-                    headers={**rendered.headers, **(extra or {})})
-
-
-def _client(scope: MutableMapping[str, Any]) -> tuple[str, int | None]:
-    """The caller's API key (or "anonymous") and its ``x-stainless-retry-count``, in one pass over
-    the raw headers."""
-    bearer = api_key = retries = b""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            bearer = value
-        elif name == b"x-api-key":
-            api_key = value
-        elif name == b"x-stainless-retry-count":
-            retries = value
-    key = bearer.decode("latin-1").removeprefix("Bearer ").strip() or api_key.decode("latin-1")
-    return key or "anonymous", int(retries) if retries.isdigit() else None
-
-
-async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
-    """Validate, decide the fate, record the arrival, and hand back the planned response."""
-    arrived = received_at(request.scope)
-    try:
-        raw = await read_body(request)
-        body, parsed = wire.parse(raw)
-    except BodyError as error:
-        return _error_response(wire.provider, ApiError(error.status, error.message))
-    except ApiError as error:
-        return _error_response(wire.provider, error)
-    except ClientGone:
-        return Response(status_code=400)  # nobody is left to read it
-    prompt = read_prompt(parsed.text)
-    model = parsed.model.name
-    ctx = RequestContext(wire.provider, model, prompt, parsed.stream)
-    fp = fingerprint(wire.provider, body)
-    attempt = state.fates.next_attempt(fp)
-    knobs = state.profile.knobs(model)
-    rng = fate_rng(state.seed, state.profile.digest, fp, attempt)
-    plan = state.fates.decide(ctx, knobs, rng)
-    key, retry_count = _client(request.scope)
-    row = state.ledger.open(
-        received_at=arrived, provider=wire.provider, model=model, task=prompt.task,
-        paper_ids=prompt.paper_ids, fingerprint=fp, attempt=attempt, stream=parsed.stream,
-        retry_count=retry_count, api_key=key[:12])
-    headers = {} if state.grading else {"x-fake-llm-attempt": str(attempt), "x-fake-llm-fingerprint": fp}
-    limits = knobs.rate_limit
-    on_close = None
-    if limits.requests_per_minute or limits.tokens_per_minute or limits.max_in_flight:
-        bucket_key = (key, wire.provider)
-        verdict = state.limiter.admit(bucket_key, limits, len(parsed.text) // 4)
-        headers.update(verdict.headers)
-        if not verdict.allowed:
-            plan.http_error, plan.delay_s = HttpError(429, verdict.retry_after_ms), 0.0
-            plan.faults = ["rate_limit"]
-        else:
-            state.limiter.enter(bucket_key)
-
-            def on_close() -> None:
-                state.limiter.leave(bucket_key)
-
-    row.fault = plan.fault_label
-    row.delay_ms = round(plan.delay_s * 1000, 3)
-    if not state.grading:
-        headers["x-fake-llm-fault"] = row.fault
-    headers["x-request-id" if wire.provider == "openai" else "request-id"] = f"req_{row.id}"
-    answer = build_answer(ctx, parsed, plan, rng)
-    exchange = Exchange(wire, ctx, parsed, plan, row, state.ledger, answer, headers,
-                        knobs.stream.chunk_chars, on_close)
-    return PlannedResponse(exchange)
+__all__ = ["ChaosState", "create_app"]
 
 
 def _models_list() -> dict[str, Any]:
@@ -140,11 +36,13 @@ def create_app(state: ChaosState) -> FastAPI:
     app = FastAPI(title="fake_llm", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.chaos = state
+    pipeline = Pipeline(state)
+    app.state.pipeline = pipeline
     openai_wire, anthropic_wire = OpenAIWire(), AnthropicWire()
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
-        return await handle(state, openai_wire, request)
+        return await pipeline.handle(openai_wire, request)
 
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:
@@ -152,7 +50,7 @@ def create_app(state: ChaosState) -> FastAPI:
 
     @app.post("/anthropic/v1/messages")
     async def messages(request: Request) -> Response:
-        return await handle(state, anthropic_wire, request)
+        return await pipeline.handle(anthropic_wire, request)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -167,8 +65,8 @@ def create_app(state: ChaosState) -> FastAPI:
         provider: Provider = "anthropic" if path.startswith("/anthropic") else "openai"
         if path.startswith(("/v1", "/anthropic")):
             message = f"Unknown request URL: {request.method} {path}."
-            return _error_response(provider, ApiError(exc.status_code, message,
-                                                      code="unknown_url" if exc.status_code == 404 else None))
+            return error_response(provider, ApiError(exc.status_code, message,
+                                                     code="unknown_url" if exc.status_code == 404 else None))
         return JSONResponse({"error": {"message": str(exc.detail)}}, status_code=exc.status_code)
 
     app.include_router(admin_router(state))

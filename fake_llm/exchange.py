@@ -2,14 +2,14 @@
 
 A :class:`PlannedResponse` is an ASGI response that waits, fails, answers or streams as its
 :class:`~fake_llm.faults.Plan` says, watches for the client going away, and completes the
-request's ledger row whatever happens.
+request's ledger row whatever happens: each way of ending returns its :class:`Outcome`, and the
+row is closed with it in one place.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -21,10 +21,8 @@ from fake_llm.connection import abort_connection
 from fake_llm.errors import ApiError, render_error
 from fake_llm.faults import Plan, RequestContext
 from fake_llm.faults.stream import ending_tail
-from fake_llm.ledger import Ledger, LedgerRow
-from fake_llm.model import count_tokens, respond
+from fake_llm.ledger import Ledger, LedgerRow, Outcome
 from fake_llm.wire import Answer, ParsedRequest, Wire
-from fake_llm.wire.base import new_id
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -87,19 +85,6 @@ def _resolve(future: asyncio.Future[bool], value: bool) -> None:
         future.set_result(value)
 
 
-def build_answer(ctx: RequestContext, parsed: ParsedRequest, plan: Plan,
-                 content_rng: random.Random) -> Answer:
-    """The answer text after content faults and the max-tokens cut, with its token counts."""
-    text = plan.rewrite(respond(ctx.prompt, content_rng), ctx, content_rng)
-    finish_reason = plan.finish_reason
-    if parsed.max_tokens is not None and count_tokens(text) > parsed.max_tokens:
-        text = text[: parsed.max_tokens * 4]
-        finish_reason = "length" if finish_reason == "stop" else finish_reason
-    prefix = "chatcmpl-" if ctx.provider == "openai" else "msg_"
-    return Answer(text, finish_reason, count_tokens(parsed.text), count_tokens(text) if text else 0,
-                  new_id(prefix, content_rng))
-
-
 @dataclass
 class Exchange:
     """Everything one response needs to know."""
@@ -131,15 +116,15 @@ class PlannedResponse(Response):
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         ex = self.exchange
-        watch = DisconnectWatch(receive)
+        outcome = Outcome()
         try:
-            await self._run(ex, watch, send)
+            outcome = await self._run(ex, DisconnectWatch(receive), send)
         finally:
-            ex.ledger.close(ex.row)
+            ex.ledger.close(ex.row, outcome)
             if ex.on_close is not None:
                 ex.on_close()
 
-    async def _run(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> None:
+    async def _run(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> Outcome:
         plan = ex.plan
         wait_s = plan.hang_s if plan.hang_s is not None else plan.delay_s
         answers_plainly = (plan.hang_s is None and plan.http_error is None and plan.transport != "reset"
@@ -149,32 +134,32 @@ class PlannedResponse(Response):
         # The delay runs from the request's arrival, so the time spent on it so far is inside it.
         arrived = ex.ledger.started_at + ex.row.arrival_s
         if await watch.sleep(arrived + wait_s - time.monotonic()):
-            ex.row.client_gone = True
-            return
+            return Outcome(client_gone=True)
         if plan.hang_s is not None or plan.transport == "reset":
             await abort_connection()
-            return
+            return Outcome()
         if plan.http_error is not None:
             error = plan.http_error
-            await self._send_error(ex, send, ApiError(error.status, retry_after_ms=error.retry_after_ms,
-                                                      should_retry=error.should_retry))
-            return
+            status = await self._send_error(ex, send, ApiError(
+                error.status, retry_after_ms=error.retry_after_ms, should_retry=error.should_retry))
+            return Outcome(status)
         assert ex.answer is not None
-        ex.row.tokens_in, ex.row.tokens_out = ex.answer.tokens_in, ex.answer.tokens_out
-        ex.row.cost_usd = ex.parsed.model.cost_usd(ex.answer.tokens_in, ex.answer.tokens_out)
-        ex.row.status = 200
         if plain is None:
-            await self._stream(ex, watch, send)
+            usage_reported, gone = await self._stream(ex, watch, send)
         else:
-            await self._plain(ex, watch, send, *plain)
+            usage_reported, gone = await self._plain(ex, watch, send, *plain)
+        answer = ex.answer
+        return Outcome(200, answer.tokens_in, answer.tokens_out,
+                       ex.parsed.model.cost_usd(answer.tokens_in, answer.tokens_out), usage_reported, gone)
 
-    async def _send_error(self, ex: Exchange, send: Send, error: ApiError) -> None:
+    async def _send_error(self, ex: Exchange, send: Send, error: ApiError) -> int:
+        """Send the error; returns its status."""
         rendered = render_error(ex.wire.provider, error)
-        ex.row.status = rendered.status
         headers = {**ex.headers, **rendered.headers, "content-length": str(len(rendered.body))}
         await send({"type": "http.response.start", "status": rendered.status,
                     "headers": _header_list(headers, rendered.content_type)})
         await send({"type": "http.response.body", "body": rendered.body})
+        return rendered.status
 
     @staticmethod
     def _plain_body(ex: Exchange) -> tuple[bytes, str]:
@@ -187,7 +172,8 @@ class PlannedResponse(Response):
         return json.dumps(ex.wire.body(ex.parsed.model, ex.answer)).encode(), "application/json"
 
     async def _plain(self, ex: Exchange, watch: DisconnectWatch, send: Send, body: bytes,
-                     content_type: str) -> None:
+                     content_type: str) -> tuple[bool, bool]:
+        """Send a plain answer; returns (usage reported, client gone)."""
         transport = ex.plan.transport
         headers = {**ex.headers, "content-length": str(len(body))}
         await send({"type": "http.response.start", "status": 200,
@@ -196,54 +182,51 @@ class PlannedResponse(Response):
             await send({"type": "http.response.body", "body": body[: len(body) // 2],
                         "more_body": True})
             await abort_connection()
-            return
+            return False, False
         size = -(-len(body) // max(1, ex.plan.body_pieces))  # a trickle: pieces a pause apart
         while len(body) > size:
             await send({"type": "http.response.body", "body": body[:size], "more_body": True})
             body = body[size:]
             if await watch.sleep(ex.plan.body_interval_s):
-                ex.row.client_gone = True
-                return
-        ex.row.usage_reported = transport is None
+                return False, True
         await send({"type": "http.response.body", "body": body})
+        return transport is None, False
 
-    async def _stream(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> None:
+    async def _stream(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> tuple[bool, bool]:
+        """Send a streamed answer; returns (usage reported, client gone)."""
         answer, plan, wire, model = ex.answer, ex.plan, ex.wire, ex.parsed.model
         assert answer is not None
         headers = {**ex.headers, "cache-control": "no-cache"}
         await send({"type": "http.response.start", "status": 200,
                     "headers": _header_list(headers, "text/event-stream; charset=utf-8")})
         if await watch.sleep(plan.first_token_delay_s):
-            ex.row.client_gone = True
-            return
+            return False, True
         for frame in wire.stream_head(model, answer):
             await send({"type": "http.response.body", "body": frame, "more_body": True})
-        size = ex.chunk_chars
-        pieces = [answer.text[i : i + size] for i in range(0, len(answer.text), size)]
+        frames = wire.stream_content(model, answer, ex.chunk_chars)
         if plan.truncate_fraction is not None:
-            pieces = pieces[: max(1, int(len(pieces) * plan.truncate_fraction))]
-        for index, piece in enumerate(pieces):
+            frames = frames[: max(1, int(len(frames) * plan.truncate_fraction))]
+        for index, frame in enumerate(frames):
             if await self._interrupt(ex, send, index):
-                return
+                return False, False
             pause = plan.stall_s if plan.stall_after_chunks == index else 0.0
             if await watch.sleep(pause + (plan.chunk_interval_s if index else 0.0)):
-                ex.row.client_gone = True
-                return
-            frame = wire.stream_piece(model, answer, piece)
+                return False, True
             if plan.corrupt_chunk_index == index:
                 frame = wire.corrupt(frame)
             await send({"type": "http.response.body", "body": frame, "more_body": True})
-        if await self._interrupt(ex, send, len(pieces), at_end=True):
-            return
+        if await self._interrupt(ex, send, len(frames), at_end=True):
+            return False, False
         if plan.truncate_fraction is not None:
-            tail = wire.stream_truncated_tail()
+            tail, usage_reported = wire.stream_truncated_tail(), False
         elif plan.stream_ending is not None:
             tail = ending_tail(wire, model, answer, ex.parsed.include_usage, *plan.stream_ending)
-            ex.row.usage_reported = ex.parsed.include_usage
+            usage_reported = ex.parsed.include_usage
         else:
             tail = wire.stream_tail(model, answer, ex.parsed.include_usage)
-            ex.row.usage_reported = ex.parsed.include_usage
+            usage_reported = ex.parsed.include_usage
         await send({"type": "http.response.body", "body": b"".join(tail)})
+        return usage_reported, False
 
     async def _interrupt(self, ex: Exchange, send: Send, index: int, at_end: bool = False) -> bool:
         """Cut the stream or send an error event if the plan says so at this chunk."""

@@ -4,8 +4,9 @@ The rule that makes chaos reproducible: a fate is a pure function of
 ``(seed, profile digest, request fingerprint, attempt number)``. The fingerprint hashes the
 provider, the model and the request's content; the attempt number counts earlier requests with
 the same fingerprint (1 for the first). So the same client behaviour meets the same faults in any
-interleaving. Scripted rules are consulted first; a matching rule decides the whole fate and the
-profile is not consulted.
+interleaving. The rate limiter, the one stateful part, is asked first: a request it refuses meets
+its 429 and nothing else. Then scripted rules are consulted; a matching rule decides the whole
+fate and the profile is not consulted.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fake_llm.faults import Fault, Plan, RequestContext, make_fault
+from fake_llm.faults import Fault, HttpError, Plan, RequestContext, fault_kinds, make_fault
 from fake_llm.model import TASKS
 from fake_llm.pricing import MODELS, PROVIDERS
 from fake_llm.profiles import Knobs
+from fake_llm.ratelimit import Verdict
 
 _FINGERPRINTED_KEYS = ("messages", "system", "tools", "tool_choice", "response_format")
 _MAX_FINGERPRINTS = 200_000
@@ -42,6 +44,28 @@ def fate_rng(seed: int, profile_digest: str, fp: str, attempt: int) -> random.Ra
     """The random source of one fate: drawn in a fixed order (latency, fault, content)."""
     key = f"{seed}|{profile_digest}|{fp}|{attempt}".encode()
     return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+@dataclass(frozen=True, slots=True)
+class Fate:
+    """One request's fate, decided before the server does any of it.
+
+    ``rng`` is the fate's :func:`fate_rng`, already drawn from for the plan; the answer goes on
+    drawing from it. ``admission`` is the rate limiter's verdict (None when no limit is set): its
+    headers go on the response, and its ``release`` ends an admitted request's time in flight.
+    """
+
+    fingerprint: str
+    attempt: int
+    knobs: Knobs
+    rng: random.Random
+    plan: Plan
+    admission: Verdict | None
+
+
+def rate_limited(verdict: Verdict) -> Plan:
+    """The plan of a request the rate limiter refused: its 429 at once."""
+    return Plan(http_error=HttpError(429, verdict.retry_after_ms), faults=["rate_limit"])
 
 
 class Match(BaseModel):
@@ -120,8 +144,6 @@ def build_rule(spec: dict[str, Any]) -> Rule:
 
 
 def _build_fault(spec: dict[str, Any], index: int) -> Fault:
-    from fake_llm.faults import fault_kinds
-
     kind = spec.get("kind")
     if not isinstance(kind, str) or kind not in fault_kinds():
         allowed = ", ".join(fault_kinds())

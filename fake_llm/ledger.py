@@ -46,6 +46,25 @@ class LedgerRow:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a request ended, as its response left it; :meth:`Ledger.close` writes it to the row.
+
+    ``status`` None: the server sent no status (a reset, a hang, or a client gone before it).
+    """
+
+    status: int | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    usage_reported: bool = False
+    client_gone: bool = False
+
+
+NO_OUTCOME = Outcome()
+"""The outcome of a request that ended before its response began (status None)."""
+
+
 def _blank_row() -> LedgerRow:
     """A closed, empty row, ready to be reused."""
     return LedgerRow(id=0, arrival_s=0.0, provider="", model="", task="", paper_ids=(), fingerprint="",
@@ -109,9 +128,12 @@ class Ledger:
             LedgerRow.__init__(row, id=row_id, arrival_s=arrival_s, in_flight=self.in_flight, **fields)
         return row
 
-    def close(self, row: LedgerRow) -> None:
-        """Record a request's end."""
+    def close(self, row: LedgerRow, outcome: Outcome = NO_OUTCOME) -> None:
+        """Record a request's end and how it ended: the one place a row is written after it opens."""
         self.in_flight -= 1
+        row.status, row.usage_reported, row.client_gone = (outcome.status, outcome.usage_reported,
+                                                           outcome.client_gone)
+        row.tokens_in, row.tokens_out, row.cost_usd = outcome.tokens_in, outcome.tokens_out, outcome.cost_usd
         row.finish_s = self.now_s()
 
     def clear(self) -> None:

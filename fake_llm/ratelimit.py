@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fake_llm.profiles import RateLimitKnobs
 
@@ -37,6 +37,7 @@ class Verdict:
     allowed: bool
     retry_after_ms: int
     headers: dict[str, str]
+    release: Callable[[], None] | None = None  # ends an admitted request's time in flight
 
 
 @dataclass
@@ -82,6 +83,17 @@ class RateLimiter:
         for bucket, amount in taken:
             bucket.level -= amount
         return Verdict(True, 0, headers)
+
+    def take(self, key: tuple[str, str], knobs: RateLimitKnobs, tokens: int) -> Verdict | None:
+        """Admit one request or refuse it, counting an admitted one in flight until ``release``
+        (``verdict.release``) is called; None when the knobs set no limit at all."""
+        if not (knobs.requests_per_minute or knobs.tokens_per_minute or knobs.max_in_flight):
+            return None
+        verdict = self.admit(key, knobs, tokens)
+        if not verdict.allowed:
+            return verdict
+        self.enter(key)
+        return replace(verdict, release=lambda: self.leave(key))
 
     def enter(self, key: tuple[str, str]) -> None:
         self._in_flight[key] = self._in_flight.get(key, 0) + 1

@@ -17,10 +17,11 @@ import httpx
 import uvicorn
 
 from fake_llm.admin import ADMIN_TOKEN_HEADER
-from fake_llm.app import ChaosState, create_app
+from fake_llm.app import create_app
 from fake_llm.connection import ConnectionLimits, abortable
 from fake_llm.ledger import DEFAULT_CAPACITY
 from fake_llm.profiles import load_profile
+from fake_llm.state import ChaosState
 
 _STARTUP_LIMIT_S = 30.0
 

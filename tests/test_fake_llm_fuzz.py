@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fake_llm.faults.base import fault_kinds
+from fake_llm.faults import fault_kinds
 from fake_llm.profiles import LEVELS
 from fake_llm.runner import FakeLLM
 

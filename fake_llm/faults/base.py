@@ -1,6 +1,7 @@
 """The fault framework: a plan of what to do with a request, and the registry of fault kinds.
 
-A fault is a small pydantic model registered by its ``kind``. Its fields are its typed, unit-named
+A fault is a small pydantic model registered by its ``kind`` (the catalogue, :mod:`.catalogue`,
+imports every fault module and lists them). Its fields are its typed, unit-named
 parameters; its one method, ``apply``, edits the :class:`Plan` the wire formats then carry out.
 Whether a fault happens at all (its probability) is decided once, in :mod:`fake_llm.fate`, never
 inside a fault.
@@ -15,13 +16,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from fake_llm.conversation import NO_TURN, ToolCall, Turn
 from fake_llm.model import Prompt
 
-Family = Literal["timing", "http", "transport", "stream", "content"]
-FAMILIES: tuple[Family, ...] = ("timing", "http", "transport", "stream", "content")
+Family = Literal["timing", "http", "transport", "stream", "content", "tools"]
+FAMILIES: tuple[Family, ...] = ("timing", "http", "transport", "stream", "content", "tools")
 TransportFault = Literal["reset", "disconnect", "empty_body", "wrong_content_type"]
 TextTransform = Callable[[str, "RequestContext", random.Random], str]
 OrderedTransform = tuple[int, TextTransform]
+CallTransform = Callable[[tuple[ToolCall, ...], "RequestContext", random.Random], tuple[ToolCall, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,8 @@ class RequestContext:
     model: str
     prompt: Prompt
     stream: bool
+    turn: Turn = NO_TURN
+    calls_tools: bool = False  # the model's reply to this request calls tools
 
     @property
     def task(self) -> str:
@@ -70,6 +75,7 @@ class Plan:
     corrupt_chunk_index: int | None = None
     error_event_after_chunks: int | None = None
     text_transforms: list[OrderedTransform] = field(default_factory=list)
+    call_transforms: list[CallTransform] = field(default_factory=list)
     finish_reason: Literal["stop", "length", "refusal"] | None = "stop"
     # A stream's ending (see fake_llm.faults.stream.StreamEnd): its finish reason, and whether the
     # end marker ([DONE], message_stop) follows. None: the ending the answer's finish reason gives.
@@ -82,13 +88,21 @@ class Plan:
             text = transform(text, ctx, rng)
         return text
 
+    def rewrite_calls(self, calls: tuple[ToolCall, ...], ctx: RequestContext,
+                      rng: random.Random) -> tuple[ToolCall, ...]:
+        """The model's tool calls after every tool-call fault."""
+        for transform in self.call_transforms:
+            calls = transform(calls, ctx, rng)
+        return calls
+
     @property
     def fault_label(self) -> str:
         """The applied faults as echoed in ``x-fake-llm-fault`` ("none" when there are none)."""
         return "+".join(self.faults) or "none"
 
 
-_REGISTRY: dict[str, type[Fault]] = {}
+REGISTRY: dict[str, type[Fault]] = {}
+"""Every fault class by kind, filled as the fault modules are imported (see :mod:`.catalogue`)."""
 
 
 class Fault(BaseModel):
@@ -104,9 +118,9 @@ class Fault(BaseModel):
         kind = cls.__dict__.get("kind")
         if kind is None:
             return
-        if kind in _REGISTRY:
+        if kind in REGISTRY:
             raise TypeError(f"fault kind {kind!r} is registered twice")
-        _REGISTRY[kind] = cls
+        REGISTRY[kind] = cls
 
     def applies_to(self, ctx: RequestContext) -> bool:
         """Whether this fault makes sense for the request (default: always)."""
@@ -115,18 +129,3 @@ class Fault(BaseModel):
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         """Edit the plan so the server carries out this fault."""
         raise NotImplementedError
-
-
-def fault_kinds() -> dict[str, type[Fault]]:
-    """Every registered fault kind, by name, in registration order."""
-    from fake_llm.faults import catalogue  # noqa: F401  (importing registers the kinds)
-
-    order = {family: rank for rank, family in enumerate(FAMILIES)}
-    return dict(sorted(_REGISTRY.items(), key=lambda item: order[item[1].family]))
-
-
-def make_fault(spec: dict[str, Any]) -> Fault:
-    """Build a fault from ``{"kind": ..., **params}``; raises ``KeyError`` or ``ValidationError``."""
-    params = dict(spec)
-    kind = params.pop("kind")
-    return fault_kinds()[kind](**params)

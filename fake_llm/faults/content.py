@@ -24,7 +24,9 @@ class _ContentFault(Fault):
     tasks: ClassVar[tuple[str, ...]] = ("summary", "extract", "answer", "chat")
 
     def applies_to(self, ctx: RequestContext) -> bool:
-        return ctx.task in self.tasks
+        """A text fault needs a text answer: never a reply of tool calls, nor a strict
+        ``json_schema`` output, which the provider guarantees to follow its schema."""
+        return ctx.task in self.tasks and not ctx.calls_tools and not ctx.turn.strict_output
 
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         plan.text_transforms.append((self.order, self.rewrite))
@@ -34,7 +36,14 @@ class _ContentFault(Fault):
 
 
 class _JsonFault(_ContentFault):
+    """Malformed or off-schema JSON: for extractions and for ``json_object`` or non-strict
+    ``json_schema`` outputs."""
+
     tasks = ("extract",)
+
+    def applies_to(self, ctx: RequestContext) -> bool:
+        asked_json = ctx.task in self.tasks or ctx.turn.output is not None
+        return asked_json and not ctx.calls_tools and not ctx.turn.strict_output
 
 
 Drift = Literal["string_number", "missing_key", "float_number", "zero", "negative", "boolean",
@@ -63,6 +72,10 @@ class SchemaDrift(_JsonFault):
     order = 0
 
     variant: Drift | Literal["any"] = "any"
+
+    def applies_to(self, ctx: RequestContext) -> bool:
+        """Only an extraction can drift from the extraction schema."""
+        return ctx.task == "extract" and super().applies_to(ctx)
 
     def rewrite(self, text: str, ctx: RequestContext, rng: random.Random) -> str:
         variant: Drift = rng.choice(("string_number", "missing_key")) if self.variant == "any" \
@@ -161,6 +174,10 @@ class JsonTruncated(_JsonFault):
 
     keep_fraction: float = Field(default=0.6, gt=0, lt=1)
 
+    def applies_to(self, ctx: RequestContext) -> bool:
+        """A length cut-off can happen to any JSON answer, a strict ``json_schema`` one included."""
+        return (ctx.task in self.tasks or ctx.turn.output is not None) and not ctx.calls_tools
+
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         super().apply(plan, ctx, rng)
         plan.finish_reason = "length"
@@ -191,6 +208,10 @@ class Refusal(_ContentFault):
     kind = "refusal"
     family = "content"
     order = 10
+
+    def applies_to(self, ctx: RequestContext) -> bool:
+        """A model may refuse anything: a strict output or a turn that would call tools too."""
+        return True
 
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         super().apply(plan, ctx, rng)

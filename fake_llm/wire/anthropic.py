@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fake_llm.conversation import ToolCall
 from fake_llm.errors import ApiError, stream_error_payload
 from fake_llm.pricing import ModelInfo
 from fake_llm.wire.base import (
@@ -13,15 +14,34 @@ from fake_llm.wire.base import (
     ParsedRequest,
     Wire,
     parse_json_body,
+    pieces,
     require_model,
     sse,
     text_of,
 )
+from fake_llm.wire.tools import anthropic_turn, tool_text
 
-_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal", None: None}
+_STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal",
+                 "tool_calls": "tool_use", None: None}
+
+
+def _opens_text(answer: Answer) -> bool:
+    """Whether the content starts with a text block (always, unless there are only tool calls)."""
+    return bool(answer.text) or not answer.tool_calls
+
+
+def _input(call: ToolCall) -> Any:
+    try:
+        return json.loads(call.arguments)
+    except ValueError:  # a fault broke them; the plain body carries what would be parsed
+        return {}
 
 
 def _invalid(message: str, **_: Any) -> ApiError:
+    return ApiError(400, message)
+
+
+def _bad(message: str, param: str) -> ApiError:
     return ApiError(400, message)
 
 
@@ -65,6 +85,7 @@ def _messages_text(messages: Any) -> str:
 
 class AnthropicWire(Wire):
     provider = "anthropic"
+    id_prefix = "msg_"
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)
@@ -79,7 +100,10 @@ class AnthropicWire(Wire):
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
             raise _invalid("stream: Input should be a valid boolean")
-        return body, ParsedRequest(model, text, stream, True, max_tokens)
+        turn = anthropic_turn(body, _bad)
+        extra = tool_text(turn)
+        text = f"{text}\n{extra}" if extra else text
+        return body, ParsedRequest(model, text, stream, True, max_tokens, turn)
 
     @staticmethod
     def _message(model: ModelInfo, answer: Answer, output_tokens: int) -> dict[str, Any]:
@@ -90,18 +114,34 @@ class AnthropicWire(Wire):
     def body(self, model: ModelInfo, answer: Answer) -> dict[str, Any]:
         message = self._message(model, answer, answer.tokens_out)
         message["content"] = [{"type": "text", "text": answer.text}] if answer.text else []
+        message["content"] += [{"type": "tool_use", "id": f"toolu_{call.call_id}", "name": call.name,
+                                "input": _input(call)} for call in answer.tool_calls]
         message["stop_reason"] = _STOP_REASONS.get(answer.finish_reason)
         return message
 
     def stream_head(self, model: ModelInfo, answer: Answer) -> list[bytes]:
         event = self._event
-        return [
-            event("message_start", {"type": "message_start",
-                                    "message": self._message(model, answer, 1)}),
-            event("content_block_start", {"type": "content_block_start", "index": 0,
-                                          "content_block": {"type": "text", "text": ""}}),
-            event("ping", {"type": "ping"}),
-        ]
+        frames = [event("message_start", {"type": "message_start",
+                                          "message": self._message(model, answer, 1)})]
+        if _opens_text(answer):
+            frames.append(event("content_block_start", {"type": "content_block_start", "index": 0,
+                                                        "content_block": {"type": "text", "text": ""}}))
+        return [*frames, event("ping", {"type": "ping"})]
+
+    def stream_call(self, model: ModelInfo, answer: Answer, index: int, call: ToolCall,
+                    size: int) -> list[bytes]:
+        block = index + _opens_text(answer)
+        frames = [self._event("content_block_stop", {"type": "content_block_stop", "index": block - 1})
+                  ] if block else []
+        frames.append(self._event("content_block_start", {
+            "type": "content_block_start", "index": block,
+            "content_block": {"type": "tool_use", "id": f"toolu_{call.call_id}", "name": call.name,
+                              "input": {}}}))
+        for piece in pieces(call.arguments, size):
+            frames.append(self._event("content_block_delta", {
+                "type": "content_block_delta", "index": block,
+                "delta": {"type": "input_json_delta", "partial_json": piece}}))
+        return frames
 
     @staticmethod
     def _event(name: str, data: dict[str, Any]) -> bytes:
@@ -113,8 +153,9 @@ class AnthropicWire(Wire):
             "delta": {"type": "text_delta", "text": piece}})
 
     def stream_tail(self, model: ModelInfo, answer: Answer, include_usage: bool) -> list[bytes]:
+        last = len(answer.tool_calls) + _opens_text(answer) - 1
         return [
-            self._event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            self._event("content_block_stop", {"type": "content_block_stop", "index": last}),
             self._event("message_delta", {
                 "type": "message_delta",
                 "delta": {"stop_reason": _STOP_REASONS.get(answer.finish_reason),

@@ -9,8 +9,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from fake_llm.body import BodyError, parse_json
+from fake_llm.conversation import NO_TURN, Reply, ToolCall, Turn
 from fake_llm.errors import ApiError
+from fake_llm.model import Prompt
 from fake_llm.pricing import MODELS, ModelInfo, Provider
+from fake_llm.reply import reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,7 @@ class ParsedRequest:
     stream: bool
     include_usage: bool
     max_tokens: int | None
+    turn: Turn = NO_TURN
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +37,18 @@ class Answer:
     tokens_in: int
     tokens_out: int
     response_id: str
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 def sse(data: str, event: str | None = None) -> bytes:
     """One server-sent event frame."""
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {data}\n\n".encode()
+
+
+def pieces(text: str, size: int) -> list[str]:
+    """``text`` in pieces of ``size`` characters (one empty piece for an empty text)."""
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def new_id(prefix: str, rng: random.Random) -> str:
@@ -98,6 +108,12 @@ class Wire(ABC):
     """One provider's wire format: request validation, response body, stream frames."""
 
     provider: Provider
+    id_prefix: str  # of response ids
+
+    def reply(self, parsed: ParsedRequest, prompt: Prompt, rng: random.Random) -> Reply:
+        """The model's fault-free reply to the request (a wire whose answer is not the chat
+        model's, embeddings for example, overrides this)."""
+        return reply(parsed.turn, prompt, rng)
 
     @abstractmethod
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
@@ -113,7 +129,21 @@ class Wire(ABC):
 
     @abstractmethod
     def stream_piece(self, model: ModelInfo, answer: Answer, piece: str) -> bytes:
-        """One frame of content."""
+        """One frame of text."""
+
+    @abstractmethod
+    def stream_call(self, model: ModelInfo, answer: Answer, index: int, call: ToolCall,
+                    size: int) -> list[bytes]:
+        """The frames of tool call number ``index``: its start, then its arguments in pieces."""
+
+    def stream_content(self, model: ModelInfo, answer: Answer, size: int) -> list[bytes]:
+        """The content frames between head and tail: the text in pieces of ``size`` characters,
+        then each tool call (the frames a stream fault counts, cuts or garbles)."""
+        text = answer.text
+        frames = [self.stream_piece(model, answer, text[i : i + size]) for i in range(0, len(text), size)]
+        for index, call in enumerate(answer.tool_calls):
+            frames += self.stream_call(model, answer, index, call, size)
+        return frames
 
     @abstractmethod
     def stream_tail(self, model: ModelInfo, answer: Answer, include_usage: bool) -> list[bytes]:

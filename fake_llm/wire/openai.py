@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from fake_llm.conversation import ToolCall
 from fake_llm.errors import ApiError
 from fake_llm.pricing import ModelInfo
 from fake_llm.wire.base import (
@@ -14,15 +15,21 @@ from fake_llm.wire.base import (
     ParsedRequest,
     Wire,
     parse_json_body,
+    pieces,
     require_model,
     sse,
     text_of,
 )
+from fake_llm.wire.tools import openai_turn, tool_text
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely "
                           "means you aren't using your HTTP library correctly. The OpenAI API expects "
                           "a JSON payload, but what was sent was not valid JSON.)")
+
+
+def _bad(message: str, param: str) -> ApiError:
+    return ApiError(400, message, param=param, code="invalid_value")
 
 
 def _model_error(problem: ModelProblem, name: Any) -> ApiError:
@@ -69,6 +76,7 @@ def _messages_text(messages: Any) -> str:
 
 class OpenAIWire(Wire):
     provider = "openai"
+    id_prefix = "chatcmpl-"
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)
@@ -87,7 +95,10 @@ class OpenAIWire(Wire):
             raise ApiError(400, "Invalid 'max_tokens': integer below minimum value. Expected a "
                                 "value >= 1.", param="max_tokens", code="integer_below_min_value")
         _optional(body, "temperature", (int, float), "a number")
-        return body, ParsedRequest(model, text, stream, include_usage, max_tokens)
+        turn = openai_turn(body, _bad)
+        extra = tool_text(turn, results=False)  # tool messages are in the text already
+        text = f"{text}\n{extra}" if extra else text
+        return body, ParsedRequest(model, text, stream, include_usage, max_tokens, turn)
 
     @staticmethod
     def _usage(answer: Answer) -> dict[str, int]:
@@ -96,8 +107,14 @@ class OpenAIWire(Wire):
 
     def body(self, model: ModelInfo, answer: Answer) -> dict[str, Any]:
         refused = answer.finish_reason == "refusal"
-        message: dict[str, Any] = {"role": "assistant", "content": None if refused else answer.text,
-                   "refusal": answer.text if refused else None, "annotations": []}
+        content = None if refused or (answer.tool_calls and not answer.text) else answer.text
+        message: dict[str, Any] = {"role": "assistant", "content": content,
+                                   "refusal": answer.text if refused else None, "annotations": []}
+        if answer.tool_calls:
+            message["tool_calls"] = [
+                {"id": f"call_{call.call_id}", "type": "function",
+                 "function": {"name": call.name, "arguments": call.arguments}}
+                for call in answer.tool_calls]
         return {
             "id": answer.response_id, "object": "chat.completion", "created": int(time.time()),
             "model": model.name, "system_fingerprint": "fp_fakellm",
@@ -116,7 +133,19 @@ class OpenAIWire(Wire):
         return sse(json.dumps(chunk))
 
     def stream_head(self, model: ModelInfo, answer: Answer) -> list[bytes]:
-        return [self._chunk(model, answer, {"role": "assistant", "content": "", "refusal": None})]
+        content = None if answer.tool_calls and not answer.text else ""
+        return [self._chunk(model, answer, {"role": "assistant", "content": content, "refusal": None})]
+
+    def stream_call(self, model: ModelInfo, answer: Answer, index: int, call: ToolCall,
+                    size: int) -> list[bytes]:
+        start = {"index": index, "id": f"call_{call.call_id}", "type": "function",
+                 "function": {"name": call.name, "arguments": ""}}
+        frames = [self._chunk(model, answer, {"tool_calls": [start]})]
+        for piece in pieces(call.arguments, size):
+            if piece:
+                frames.append(self._chunk(model, answer, {"tool_calls": [
+                    {"index": index, "function": {"arguments": piece}}]}))
+        return frames
 
     def stream_piece(self, model: ModelInfo, answer: Answer, piece: str) -> bytes:
         key = "refusal" if answer.finish_reason == "refusal" else "content"
