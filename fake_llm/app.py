@@ -8,6 +8,7 @@ answers and responds.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,19 +17,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fake_llm import __version__
 from fake_llm.admin import admin_router
+from fake_llm.body import BodyError, ClientGone, read_body
 from fake_llm.errors import ApiError
 from fake_llm.pipeline import Pipeline, error_response
-from fake_llm.pricing import MODELS, Provider
+from fake_llm.pricing import Provider
 from fake_llm.state import ChaosState
-from fake_llm.wire import AnthropicWire, OpenAIWire
+from fake_llm.wire import AnthropicWire, OpenAIWire, metadata
+from fake_llm.wire.embeddings import EmbeddingsWire
+from fake_llm.wire.responses import ResponsesWire
 
 __all__ = ["ChaosState", "create_app"]
 
 
-def _models_list() -> dict[str, Any]:
-    return {"object": "list", "data": [
-        {"id": m.name, "object": "model", "created": 1_700_000_000, "owned_by": f"fake-{m.provider}"}
-        for m in MODELS.values() if m.provider == "openai"]}
+def _answer_or_error(provider: Provider, answer: Callable[..., dict[str, Any]], *args: Any) -> Response:
+    """A metadata endpoint's JSON answer, or its ApiError in the provider's shape."""
+    try:
+        return JSONResponse(answer(*args))
+    except ApiError as error:
+        return error_response(provider, error)
 
 
 def create_app(state: ChaosState) -> FastAPI:
@@ -46,11 +52,40 @@ def create_app(state: ChaosState) -> FastAPI:
 
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:
-        return _models_list()
+        return metadata.openai_models()
 
     @app.post("/anthropic/v1/messages")
     async def messages(request: Request) -> Response:
         return await pipeline.handle(anthropic_wire, request)
+
+    # The Responses API and embeddings keep per-request state in their wire object.
+    @app.post("/v1/responses")
+    async def responses(request: Request) -> Response:
+        return await pipeline.handle(ResponsesWire(), request)
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        return await pipeline.handle(EmbeddingsWire(), request)
+
+    @app.get("/anthropic/v1/models")
+    async def anthropic_models(request: Request) -> Response:
+        query = request.query_params
+        return _answer_or_error("anthropic", metadata.anthropic_models,
+                                query.get("limit"), query.get("before_id"), query.get("after_id"))
+
+    @app.get("/anthropic/v1/models/{model_id}")
+    async def anthropic_model(model_id: str) -> Response:
+        return _answer_or_error("anthropic", metadata.anthropic_model, model_id)
+
+    @app.post("/anthropic/v1/messages/count_tokens")
+    async def count_tokens(request: Request) -> Response:
+        try:
+            raw = await read_body(request)
+        except BodyError as error:
+            return error_response("anthropic", ApiError(error.status, error.message))
+        except ClientGone:
+            return Response(status_code=400)
+        return _answer_or_error("anthropic", metadata.anthropic_count_tokens, raw)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

@@ -26,7 +26,10 @@ from fake_llm.pricing import MODELS, PROVIDERS
 from fake_llm.profiles import Knobs
 from fake_llm.ratelimit import Verdict
 
-_FINGERPRINTED_KEYS = ("messages", "system", "tools", "tool_choice", "response_format")
+# The request's content on every wire: chat completions and messages, the Responses API
+# (``input``, ``instructions``), embeddings (``input``, ``dimensions``).
+_FINGERPRINTED_KEYS = ("messages", "system", "tools", "tool_choice", "response_format", "input",
+                       "instructions", "dimensions")
 _MAX_FINGERPRINTS = 200_000
 
 

@@ -6,7 +6,9 @@ the literature-review tasks by paper ids (``P0042``) and plain task words:
 - ``answer``: numbered source lines (``[1] P0042 ...``) together with the word "question";
 - ``extract``: the word "extract" and a paper id;
 - ``summary``: a word starting with "summar" and a paper id;
-- ``chat``: anything else, answered with plausible filler.
+- ``chat``: anything else, answered with plausible filler;
+- ``embed``: a request for embeddings (set by the embeddings endpoint, never read from a prompt),
+  whose answer is vectors, not text (see :mod:`fake_llm.embeddings`).
 
 Answers come from the corpus's ground truth, so they are verifiable. Token counts are an
 approximation (four characters a token), applied the same way everywhere.
@@ -23,8 +25,8 @@ from typing import Literal
 
 from fake_llm.corpus import Paper, get_paper
 
-Task = Literal["summary", "extract", "answer", "chat"]
-TASKS: tuple[Task, ...] = ("summary", "extract", "answer", "chat")
+Task = Literal["summary", "extract", "answer", "chat", "embed"]
+TASKS: tuple[Task, ...] = ("summary", "extract", "answer", "chat", "embed")
 
 _PAPER_ID = re.compile(r"\bP\d{4}\b")
 _SOURCE_LINE = re.compile(r"^\s*\[(\d+)\][^\n]*?\b(P\d{4})\b", re.MULTILINE)
@@ -97,7 +99,9 @@ def filler(rng: random.Random, sentences: int = 3) -> str:
 
 
 def respond(prompt: Prompt, rng: random.Random) -> str:
-    """The model's complete, fault-free answer to a prompt."""
+    """The model's complete, fault-free answer to a prompt (no text for embeddings)."""
+    if prompt.task == "embed":
+        return ""
     if prompt.task == "answer":
         return cited_answer(prompt.sources)
     if prompt.task in ("extract", "summary"):

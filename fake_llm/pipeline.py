@@ -33,7 +33,7 @@ from fake_llm.errors import ApiError, render_error
 from fake_llm.exchange import Exchange, PlannedResponse
 from fake_llm.fate import Fate
 from fake_llm.faults import Plan, RequestContext
-from fake_llm.model import count_tokens, read_prompt
+from fake_llm.model import count_tokens
 from fake_llm.pricing import Provider
 from fake_llm.reply import will_call_tools
 from fake_llm.state import ChaosState
@@ -124,7 +124,7 @@ class Pipeline:
         except ClientGone:
             return Response(status_code=400)  # nobody is left to read it
         client = read_client(request.scope)
-        ctx = RequestContext(wire.provider, parsed.model.name, read_prompt(parsed.text), parsed.stream,
+        ctx = RequestContext(wire.provider, parsed.model.name, wire.read_prompt(parsed), parsed.stream,
                              parsed.turn, will_call_tools(parsed.turn))
         fate = self.state.decide(body, ctx, client.api_key, len(parsed.text) // 4)
         row = self.state.ledger.open(

@@ -19,6 +19,7 @@ from fake_llm.wire.base import (
     sse,
     text_of,
 )
+from fake_llm.wire.params import check_params
 from fake_llm.wire.tools import anthropic_turn, tool_text
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "refusal": "refusal",
@@ -89,6 +90,7 @@ class AnthropicWire(Wire):
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)
+        check_params("anthropic-messages", body)
         model = require_model(body.get("model"), _model_error)
         max_tokens = body.get("max_tokens")
         if max_tokens is None:

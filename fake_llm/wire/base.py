@@ -11,8 +11,8 @@ from typing import Any, Literal
 from fake_llm.body import BodyError, parse_json
 from fake_llm.conversation import NO_TURN, Reply, ToolCall, Turn
 from fake_llm.errors import ApiError
-from fake_llm.model import Prompt
-from fake_llm.pricing import MODELS, ModelInfo, Provider
+from fake_llm.model import Prompt, read_prompt
+from fake_llm.pricing import MODELS, ModelInfo, ModelKind, Provider
 from fake_llm.reply import reply
 
 
@@ -56,11 +56,14 @@ def new_id(prefix: str, rng: random.Random) -> str:
     return f"{prefix}{rng.getrandbits(96):024x}"
 
 
-ModelProblem = Literal["missing", "bad_type", "not_found"]
+ModelProblem = Literal["missing", "bad_type", "not_found", "wrong_kind"]
 
 
-def require_model(value: Any, error: Callable[[ModelProblem, Any], ApiError]) -> ModelInfo:
-    """The model a request names; ``error`` builds the wire's error for what is wrong with it."""
+def require_model(value: Any, error: Callable[[ModelProblem, Any], ApiError],
+                  kind: ModelKind = "chat") -> ModelInfo:
+    """The model a request names; ``error`` builds the wire's error for what is wrong with it
+    (``wrong_kind``: a model that exists but is not a ``kind`` model, e.g. embeddings asked of a
+    chat model)."""
     if value is None:
         raise error("missing", value)
     if not isinstance(value, str):
@@ -68,6 +71,8 @@ def require_model(value: Any, error: Callable[[ModelProblem, Any], ApiError]) ->
     model = MODELS.get(value)
     if model is None:
         raise error("not_found", value)
+    if model.kind != kind:
+        raise error("wrong_kind", value)
     return model
 
 
@@ -118,6 +123,10 @@ class Wire(ABC):
     @abstractmethod
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         """Validate a request body; raises ApiError in the provider's shape."""
+
+    def read_prompt(self, parsed: ParsedRequest) -> Prompt:
+        """What the model recognises in the request (the task and the papers it is about)."""
+        return read_prompt(parsed.text)
 
     @abstractmethod
     def body(self, model: ModelInfo, answer: Answer) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from fake_llm.wire.base import (
     sse,
     text_of,
 )
+from fake_llm.wire.params import check_params
 from fake_llm.wire.tools import openai_turn, tool_text
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
@@ -38,6 +39,9 @@ def _model_error(problem: ModelProblem, name: Any) -> ApiError:
     if problem == "bad_type":
         return ApiError(400, "Invalid type for 'model': expected a string.", param="model",
                         code="invalid_type")
+    if problem == "wrong_kind":
+        return ApiError(404, f"The model `{name}` is not a chat model and thus not supported in the "
+                             "v1/chat/completions endpoint.", param="model", code="model_not_found")
     return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
                     code="model_not_found")
 
@@ -80,6 +84,7 @@ class OpenAIWire(Wire):
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
         body = parse_json_body(raw, _BAD_JSON)
+        check_params("openai-chat", body)
         model = require_model(body.get("model"), _model_error)
         text = _messages_text(body.get("messages"))
         stream = bool(_optional(body, "stream", (bool,), "a boolean"))

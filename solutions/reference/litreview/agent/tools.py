@@ -51,7 +51,7 @@ TOOLS: list[dict[str, Any]] = [
     _function(SEARCH, "Search the corpus; returns the ids and titles of the nearest papers.",
               "query", "what to look for, in plain words"),
     _function(FETCH, "Read one paper of the corpus: its title, year and abstract.",
-              "paper_id", "the paper's id, such as P0042"),
+              "paper_id", "the paper's id, as the search lists it"),
 ]
 
 
