@@ -99,7 +99,6 @@ def create_app(
             gateway = build_gateway(http, settings, policy, clock, rng)
             app.state.gateway = gateway
             app.state.agent = build_agent(gateway, app.state.papers, settings, clock)
-            app.state.agent.index.start()
             try:
                 yield
             finally:

@@ -1,8 +1,10 @@
 """The corpus index behind ``search_papers``: one embedding per paper, nearest by cosine.
 
-The papers' vectors (title and abstract) come from one embeddings call, made once when the app
-starts and kept; a search embeds only its query. Building is shared: concurrent searches wait for
-the one build, and a build that failed is started again by the next search.
+The papers' vectors (title and abstract) come from one embeddings call, made by the first search
+and kept; later searches embed only their query. Building is shared: concurrent searches wait for
+the one build, a search that runs out of time stops waiting but leaves the build running for the
+next, and a build that failed is started again by the next search. (Not at start-up: the index's
+call would then land in whatever the app's first requests are measured by.)
 """
 
 from __future__ import annotations
@@ -44,28 +46,24 @@ class CorpusIndex:
         self._vectors: list[Vector] | None = None
         self._building: asyncio.Task[list[Vector]] | None = None
 
-    def start(self) -> None:
-        """Begin building in the background; a failure waits for the first search to retry."""
-        if self._vectors is None and (self._building is None or self._building.done()):
-            self._building = asyncio.create_task(self._build())
-            self._building.add_done_callback(_failed)  # retrieved here: no "never retrieved" noise
-
     async def _build(self) -> list[Vector]:
         embeddings = await self._embed([paper_text(p) for p in self._papers])
         self._vectors = list(embeddings.vectors)
         return self._vectors
 
-    async def vectors(self) -> list[Vector]:
-        """The papers' vectors, waiting for (or starting again) the build; its errors propagate."""
+    async def vectors(self, timeout_s: float) -> list[Vector]:
+        """The papers' vectors, waiting at most ``timeout_s`` for the build (started, or started
+        again, if need be); the build's errors propagate, and TimeoutError when time runs out."""
         if self._vectors is not None:
             return self._vectors
         if self._building is None or _failed(self._building):
             self._building = asyncio.create_task(self._build())
-        return await asyncio.shield(self._building)
+            self._building.add_done_callback(_failed)  # retrieved: no "never retrieved" noise
+        return await asyncio.wait_for(asyncio.shield(self._building), timeout_s)
 
-    async def nearest(self, query: Vector, count: int) -> list[Paper]:
+    async def nearest(self, query: Vector, count: int, timeout_s: float) -> list[Paper]:
         """The ``count`` papers nearest to ``query``, nearest first (ties: corpus order)."""
-        vectors = await self.vectors()
+        vectors = await self.vectors(timeout_s)
         ranked = sorted(range(len(vectors)), key=lambda i: -cosine(query, vectors[i]))
         return [self._papers[i] for i in ranked[:count]]
 

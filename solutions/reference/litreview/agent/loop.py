@@ -35,7 +35,7 @@ from litreview.agent.tools import (
     ValidCall,
     read_call,
 )
-from litreview.errors import AgentStuck, LLMInvalidOutput, PaperNotFound
+from litreview.errors import AgentStuck, LLMInvalidOutput, LLMTimeout, PaperNotFound
 from litreview.llm.context import RequestContext
 from litreview.llm.gateway import Gateway
 from litreview.llm.openai import OpenAIProvider
@@ -141,7 +141,11 @@ class ReviewAgent:
     async def _search(self, query: str, ctx: RequestContext) -> str:
         # The gateway checks the budget and the deadline before the embedding call, as before any.
         vectors = (await self._embed_query(query, ctx)).vectors
-        found = await self.index.nearest(vectors[0], self.policy.review_search_results)
+        try:
+            found = await self.index.nearest(vectors[0], self.policy.review_search_results,
+                                             ctx.deadline.remaining())
+        except TimeoutError:
+            raise LLMTimeout("the corpus index was not ready before the deadline") from None
         lines = [f"{paper.paper_id}: {paper.title}" for paper in found]
         return "Papers found (fetch one by its id to read it):\n" + "\n".join(lines)
 
