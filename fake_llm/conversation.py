@@ -15,11 +15,13 @@ OutputKind = Literal["json_object", "json_schema"]
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """A tool the request offers: its name, description and JSON schema of parameters."""
+    """A tool the request offers: its name, description and JSON schema of parameters;
+    ``strict``: the provider guarantees that calls to it follow the schema."""
 
     name: str
     description: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,9 @@ NO_TURN = Turn()
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The model's fault-free reply: text, tool calls, or both."""
+    """The model's fault-free reply: text, tool calls, or both. ``data``: anything else a wire's
+    own reply carries to its response body (embedding vectors, say); the pipeline passes it on."""
 
     text: str
     tool_calls: tuple[ToolCall, ...] = ()
+    data: Any = None

@@ -150,7 +150,8 @@ class PlannedResponse(Response):
             usage_reported, gone = await self._plain(ex, watch, send, *plain)
         answer = ex.answer
         return Outcome(200, answer.tokens_in, answer.tokens_out,
-                       ex.parsed.model.cost_usd(answer.tokens_in, answer.tokens_out), usage_reported, gone)
+                       ex.parsed.model.cost_usd(answer.tokens_in, answer.tokens_out), usage_reported, gone,
+                       tuple(call.name for call in answer.tool_calls))
 
     async def _send_error(self, ex: Exchange, send: Send, error: ApiError) -> int:
         """Send the error; returns its status."""

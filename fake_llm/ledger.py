@@ -41,6 +41,7 @@ class LedgerRow:
     usage_reported: bool = False
     cost_usd: float = 0.0
     client_gone: bool = False
+    tool_calls: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,6 +60,7 @@ class Outcome:
     cost_usd: float = 0.0
     usage_reported: bool = False
     client_gone: bool = False
+    tool_calls: tuple[str, ...] = ()  # the names of the tools the reply called, in order
 
 
 NO_OUTCOME = Outcome()
@@ -134,6 +136,7 @@ class Ledger:
         row.status, row.usage_reported, row.client_gone = (outcome.status, outcome.usage_reported,
                                                            outcome.client_gone)
         row.tokens_in, row.tokens_out, row.cost_usd = outcome.tokens_in, outcome.tokens_out, outcome.cost_usd
+        row.tool_calls = outcome.tool_calls
         row.finish_s = self.now_s()
 
     def clear(self) -> None:

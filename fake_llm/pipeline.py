@@ -89,7 +89,7 @@ def build_answer(wire: Wire, ctx: RequestContext, parsed: ParsedRequest, plan: P
         finish_reason = "length" if finish_reason in ("stop", "tool_calls") else finish_reason
         out = text + "".join(call.name + call.arguments for call in calls)
     return Answer(text, finish_reason, count_tokens(parsed.text), count_tokens(out) if out else 0,
-                  new_id(wire.id_prefix, rng), calls)
+                  new_id(wire.id_prefix, rng), calls, reply.data)
 
 
 def _cut(text: str, calls: tuple[ToolCall, ...], chars: int) -> tuple[str, tuple[ToolCall, ...]]:

@@ -3,8 +3,9 @@
 - tool calls when :func:`fake_llm.tooluse.plan_calls` says so;
 - a requested output format (``response_format``): JSON that follows the schema, filled from
   ground truth (see :mod:`fake_llm.structured`); ``json_object`` gets the task's JSON;
-- after tool results: an answer over the papers fetched, each sentence citing its paper as
-  ``[P0042]`` (or, when the prompt gives numbered sources, the usual answer with their markers);
+- after tool results: an answer over the papers fetched (or, with no fetch tool, the top papers
+  a search listed), each sentence citing its paper as ``[P0042]``; when the prompt itself is a
+  recognised task (numbered sources, a summary, an extraction), that task's usual answer;
 - otherwise the answer :func:`fake_llm.model.respond` gives.
 """
 
@@ -17,7 +18,7 @@ from fake_llm.conversation import OutputFormat, Reply, Turn
 from fake_llm.corpus import get_paper
 from fake_llm.model import Prompt, extraction_json, read_prompt, respond
 from fake_llm.structured import Hints, fill
-from fake_llm.tooluse import fetched_ids, plan_calls
+from fake_llm.tooluse import TOP_PAPERS, fetched_ids, listed_ids, plan_calls
 
 
 def will_call_tools(turn: Turn) -> bool:
@@ -56,10 +57,8 @@ def reply(turn: Turn, prompt: Prompt, rng: random.Random) -> Reply:
     if calls:
         return Reply("", calls)
     asked = read_prompt(turn.instructions) if turn.tools or turn.results else prompt
-    if turn.results and asked.task == "chat" and (fetched := fetched_ids(turn)):
-        text = answer_from_papers(fetched)
-    else:
-        text = respond(asked, rng)
+    papers = (fetched_ids(turn) or listed_ids(turn)[:TOP_PAPERS]) if turn.results else []
+    text = answer_from_papers(papers) if papers and asked.task == "chat" else respond(asked, rng)
     if turn.output is not None:
         return Reply(_structured(turn.output, asked, text))
     return Reply(text)

@@ -93,13 +93,13 @@ def fetched_ids(turn: Turn) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _listed_ids(turn: Turn) -> list[str]:
+def listed_ids(turn: Turn) -> list[str]:
     """Paper ids the results of search-like calls list, in order."""
     searches = {call.call_id for call in turn.calls
                 if (tool := turn.tool(call.name)) is not None and paper_param(tool) is None}
     ids: list[str] = []
     for result in turn.results:
-        if result.call_id in searches or not searches:
+        if result.call_id in searches:
             ids += _PAPER_ID.findall(result.content)
     return list(dict.fromkeys(ids))
 
@@ -116,7 +116,7 @@ def _next_step(turn: Turn) -> tuple[ToolCall, ...]:
         return ()
     if fetch is not None:
         done = fetched_ids(turn)
-        todo = [pid for pid in _listed_ids(turn)[:TOP_PAPERS] if pid not in done]
+        todo = [pid for pid in listed_ids(turn)[:TOP_PAPERS] if pid not in done]
         if todo:
             return _fetch(fetch, turn, todo)
     return ()

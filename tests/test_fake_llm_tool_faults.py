@@ -140,3 +140,14 @@ def test_tool_faults_never_touch_a_text_reply_and_text_faults_never_a_tool_call(
 def test_a_refusal_replaces_the_calls(fake):
     fake.admin.script([{"fault": {"kind": "refusal"}}])
     assert openai_calls(fake, ASK) == []
+
+
+@pytest.mark.parametrize("kind", ["tool_args_not_json", "tool_args_schema"])
+def test_strict_tools_never_get_broken_arguments(fake, kind):
+    fake.admin.script([{"fault": {"kind": kind}, "times": None}])
+    tool = {"type": "function", "function": {"name": "get_paper", "parameters": FETCH, "strict": True}}
+    response = httpx.post(f"{fake.openai_base_url}/chat/completions", timeout=10, json={
+        "model": "sim-gpt-large", "messages": ASK, "tools": [tool]})
+    assert response.headers["x-fake-llm-fault"] == "none"
+    arguments = response.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    assert not breaks_schema([("get_paper", arguments)])

@@ -197,3 +197,23 @@ def test_tool_turns_are_in_the_ledger_with_their_tokens(fake):
     chat(fake, [{"role": "user", "content": "Summarise P0042."}], tools=oai_tools(FETCH))
     [row] = fake.admin.ledger()
     assert row["status"] == 200 and row["tokens_out"] > 0 and row["paper_ids"] == ["P0042"]
+    assert row["tool_calls"] == ["get_paper"]
+
+
+def test_with_only_a_search_tool_the_answer_cites_the_top_papers_it_listed(fake):
+    messages: list[dict[str, Any]] = [{"role": "user", "content": QUESTION}]
+    first = chat(fake, messages, tools=oai_tools(SEARCH)).json()["choices"][0]["message"]
+    messages += [first, {"role": "tool", "tool_call_id": first["tool_calls"][0]["id"],
+                         "content": "P0009, P0010 and P0011 match."}]
+    final = chat(fake, messages, tools=oai_tools(SEARCH)).json()["choices"][0]["message"]["content"]
+    assert "[P0009]" in final and "[P0010]" in final and "P0011" not in final
+
+
+def test_ids_inside_a_fetched_paper_do_not_start_more_fetches(fake):
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "Summarise P0042."}]
+    first = chat(fake, messages, tools=oai_tools(SEARCH, FETCH)).json()["choices"][0]["message"]
+    messages += [first, {"role": "tool", "tool_call_id": first["tool_calls"][0]["id"],
+                         "content": "P0042 cites P0001 and P0002."}]
+    final = chat(fake, messages, tools=oai_tools(SEARCH, FETCH)).json()["choices"][0]
+    assert final["finish_reason"] == "stop"
+    assert final["message"]["content"] == get_paper("P0042").summary()

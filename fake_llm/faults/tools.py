@@ -1,7 +1,8 @@
 """Tool-call faults: the model calls tools, but not the way it was asked to.
 
 Each applies only to a reply that calls tools (``tool_loop``: to a turn after earlier calls) and
-rewrites the model's calls; the text faults never touch such a reply.
+rewrites the model's calls; the text faults never touch such a reply. Arguments that are not JSON
+or break the schema never come for ``strict`` tools: the provider guarantees those.
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ def _fresh(call: ToolCall, n: int) -> ToolCall:
     return replace(call, call_id=f"{call.call_id[:-4]}{n:04x}")
 
 
-class ToolArgsNotJson(_ToolFault):
+class _LooseArguments(_ToolFault):
+    def applies_to(self, ctx: RequestContext) -> bool:
+        return ctx.calls_tools and not any(tool.strict for tool in ctx.turn.tools)
+
+
+class ToolArgsNotJson(_LooseArguments):
     """The first call's arguments are not JSON. ``variant``: ``truncated`` (cut before the end),
     ``single_quotes`` (Python-style quotes) or ``prose`` (a sentence before the JSON).
 
@@ -49,7 +55,7 @@ class ToolArgsNotJson(_ToolFault):
     variant: Literal["truncated", "single_quotes", "prose"] = "truncated"
 
     def applies_to(self, ctx: RequestContext) -> bool:
-        return ctx.calls_tools and (ctx.provider != "anthropic" or ctx.stream)
+        return super().applies_to(ctx) and (ctx.provider != "anthropic" or ctx.stream)
 
     def rewrite(self, calls: Calls, ctx: RequestContext, rng: random.Random) -> Calls:
         if not calls:
@@ -64,7 +70,7 @@ class ToolArgsNotJson(_ToolFault):
         return (replace(calls[0], arguments=broken), *calls[1:])
 
 
-class ToolArgsSchema(_ToolFault):
+class ToolArgsSchema(_LooseArguments):
     """The first call's arguments are JSON that breaks the tool's schema. ``variant``:
     ``missing_key`` (a required parameter left out), ``wrong_type`` (a value of the wrong type: a
     number as a string such as ``"1,024"``, a string as a number), ``extra_key`` (a parameter the

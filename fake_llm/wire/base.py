@@ -38,6 +38,7 @@ class Answer:
     tokens_out: int
     response_id: str
     tool_calls: tuple[ToolCall, ...] = ()
+    data: Any = None  # the reply's wire-specific payload (Reply.data)
 
 
 def sse(data: str, event: str | None = None) -> bytes:

@@ -70,7 +70,8 @@ def openai_tools(body: dict[str, Any], bad: Bad) -> tuple[ToolSpec, ...]:
         function = tool["function"]
         specs.append(ToolSpec(_name(function.get("name"), f"{where}.function.name", bad),
                               str(function.get("description") or ""),
-                              _schema(function.get("parameters"), f"{where}.function.parameters", bad)))
+                              _schema(function.get("parameters"), f"{where}.function.parameters", bad),
+                              function.get("strict") is True))
     return _unique(specs, bad, "tools")
 
 
@@ -160,7 +161,7 @@ def anthropic_tools(body: dict[str, Any], bad: Bad) -> tuple[ToolSpec, ...]:
             raise bad(f"{where}.input_schema: Field required", where)
         schema = _schema(tool["input_schema"], f"{where}.input_schema", bad)
         specs.append(ToolSpec(_name(tool.get("name"), f"{where}.name", bad),
-                              str(tool.get("description") or ""), schema))
+                              str(tool.get("description") or ""), schema, tool.get("strict") is True))
     return _unique(specs, bad, "tools")
 
 
