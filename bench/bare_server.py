@@ -1,4 +1,4 @@
-"""The throughput ceiling for fake_llm_bench.py: a bare FastAPI endpoint on uvicorn.
+"""The throughput ceiling for bench/fake_llm_bench: a bare FastAPI endpoint on uvicorn.
 
 It parses the same chat request JSON as the fake LLM and answers with a fixed chat-completion
 JSON of the same size, on the same uvicorn HTTP protocol the fake server uses (h11 unless

@@ -1,4 +1,4 @@
-"""Run the fake LLM server with garbage-collector accounting (used by fake_llm_bench.py --profile).
+"""Run the fake LLM server with garbage-collector accounting (used by bench/fake_llm_bench --profile).
 
     python bench/gc_probe.py OUT.json serve --port 8900 --profile calm ...
 

@@ -98,7 +98,7 @@ def run_serve(args: argparse.Namespace) -> int:
     gc.freeze()
     # A request leaves a few hundred short-lived containers behind: collecting the young
     # generation every 10,000 allocations rather than every 700 saves a tenth of the server's CPU
-    # (bench/fake_llm_bench.py (a): 181 -> 164 us a request), for at most a few MB more garbage.
+    # (bench/fake_llm_bench (a): 181 -> 164 us a request), for at most a few MB more garbage.
     gc.set_threshold(10_000, 10, 10)
     server.run(sockets=[sock])
     return 0

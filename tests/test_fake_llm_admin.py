@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from fake_llm.ledger import Ledger
 from fake_llm.runner import FakeLLM
 
 ASK = {"model": "sim-gpt-mini", "messages": [{"role": "user", "content": "Extract P0007 fields"}]}
@@ -91,36 +90,6 @@ def test_ledger_records_each_request_and_reset_clears_it(fake):
     assert fake.admin.ledger()[0]["attempt"] == 1
 
 
-def test_ledger_is_a_bounded_ring_buffer():
-    ledger = Ledger(capacity=3)
-    fields = dict(provider="openai", model="m", task="chat", paper_ids=[], fingerprint="f",
-                  attempt=1, stream=False, retry_count=None, api_key=None)
-    for _ in range(5):
-        ledger.close(ledger.open(**fields))
-    snapshot = ledger.snapshot()
-    assert [r["id"] for r in snapshot["rows"]] == [3, 4, 5]
-    assert snapshot["dropped"] == 2 and snapshot["in_flight"] == 0
-    ledger.clear()
-    assert ledger.snapshot()["rows"] == []
-    ledger.close(ledger.open(**fields))
-    assert [r["id"] for r in ledger.snapshot()["rows"]] == [6]
-
-
-def test_a_row_in_flight_keeps_its_values_when_the_ring_comes_round():
-    ledger = Ledger(capacity=2)
-    fields = dict(provider="openai", model="m", task="chat", paper_ids=["P0001"], fingerprint="f",
-                  attempt=1, stream=False, retry_count=None, api_key=None)
-    slow = ledger.open(**fields)
-    for _ in range(4):
-        ledger.close(ledger.open(**(fields | {"paper_ids": ["P0002"]})))
-    slow.status = 200
-    ledger.close(slow)
-    assert slow.id == 1 and slow.paper_ids == ("P0001",) and slow.finish_s is not None
-    rows = ledger.snapshot()["rows"]
-    assert [r["id"] for r in rows] == [4, 5] and all(r["paper_ids"] == ("P0002",) for r in rows)
-    assert all(r["status"] is None for r in rows) and ledger.in_flight == 0
-
-
 def test_in_flight_count_at_arrival(fake):
     fake.admin.script([{"fault": {"kind": "latency", "delay_ms": 300}, "times": None}])
     with httpx.Client(timeout=10) as client:
@@ -132,16 +101,6 @@ def test_in_flight_count_at_arrival(fake):
                                                                            "content": f"x{i}"}]}),
                           range(4)))
     assert max(r["in_flight"] for r in fake.admin.ledger()) >= 2
-
-
-def test_rate_limit_buckets_send_truthful_429s():
-    with FakeLLM(profile="calm", settings={"rate_limit.requests_per_minute": 2,
-                                           "latency.median_ms": 0}) as server:
-        statuses = [ask(server) for _ in range(3)]
-    assert [r.status_code for r in statuses] == [200, 200, 429]
-    assert statuses[1].headers["x-ratelimit-remaining-requests"] == "0"
-    assert int(statuses[2].headers["retry-after-ms"]) > 0
-    assert statuses[2].headers["x-fake-llm-fault"] == "rate_limit"
 
 
 def test_a_server_with_an_admin_token_refuses_admin_requests_without_it():

@@ -18,6 +18,13 @@ import pytest
 from fake_llm.corpus import get_paper
 from fake_llm.runner import FakeLLM
 
+try:  # the SDKs of 2026 use the httpx2 fork; its errors are not httpx's
+    import httpx2
+
+    TRANSPORT_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, httpx2.TransportError)
+except ImportError:
+    TRANSPORT_ERRORS = (httpx.TransportError,)
+
 SUMMARY = [{"role": "user", "content": "Summarize paper P0042."}]
 
 
@@ -94,7 +101,7 @@ def test_anthropic_plain_and_stream_return_text_and_usage(fake):
 
 def test_models_endpoint_lists_openai_models(fake):
     names = {model.id for model in oai(fake).models.list()}
-    assert names == {"sim-gpt-large", "sim-gpt-mini"}
+    assert names == {"sim-gpt-large", "sim-gpt-mini", "sim-embed-small", "sim-embed-large"}
 
 
 def test_openai_sdk_honours_scripted_429_retry_after(fake):
@@ -138,13 +145,13 @@ def test_reset_is_a_transport_error_for_httpx(fake):
 
 
 def test_disconnect_mid_stream(fake):
-    """Both SDKs see a connection error: openai wraps the cut in APIConnectionError; anthropic's
-    stream lets httpx's error through (older releases) or wraps it the same way (newer ones)."""
+    """Both SDKs see a connection error while iterating: wrapped in APIConnectionError by some
+    releases, the transport's own ReadError (httpx, or httpx2 in openai 3.x) by others."""
     script(fake, "disconnect", after_chunks=2)
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises((openai.APIConnectionError, *TRANSPORT_ERRORS)):
         openai_stream(fake)
     script(fake, "disconnect", after_chunks=2)
-    with pytest.raises((httpx.TransportError, anthropic.APIConnectionError)):
+    with pytest.raises((*TRANSPORT_ERRORS, anthropic.APIConnectionError)):
         anthropic_stream(fake)
 
 

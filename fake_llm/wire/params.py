@@ -31,6 +31,11 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+def _structured_text(value: Any) -> bool:
+    fmt = value.get("format") if isinstance(value, dict) else None
+    return isinstance(fmt, dict) and fmt.get("type", "text") != "text"
+
+
 @dataclass(frozen=True, slots=True)
 class Refused:
     """A parameter whose value asks for a feature the fake does not emulate."""
@@ -81,11 +86,15 @@ TABLES: dict[Api, Table] = {
         blocks=_OPENAI_PARTS,
     ),
     "openai-responses": Table(
-        handled=("model", "input", "instructions", "stream", "stream_options", "max_output_tokens",
-                 "text", "tools", "tool_choice", "parallel_tool_calls"),
+        handled=("model", "input", "instructions", "stream", "stream_options", "max_output_tokens"),
         ignored=("temperature", "top_p", "user", "metadata", "store", "truncation", "service_tier",
-                 "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "max_tool_calls"),
+                 "safety_identifier", "prompt_cache_key", "prompt_cache_retention", "max_tool_calls",
+                 "tool_choice", "parallel_tool_calls"),
         refused={
+            "tools": Refused("tool calls on the Responses API (chat completions emulate them)", _truthy,
+                             "a non-empty list"),
+            "text": Refused("structured outputs on the Responses API (chat completions emulate them)",
+                            _structured_text, 'a format other than {"type": "text"}'),
             "previous_response_id": Refused("conversation state (responses are not stored)"),
             "conversation": Refused("conversation state (responses are not stored)"),
             "background": Refused("background responses", _truthy, "true"),

@@ -106,19 +106,6 @@ def _input_text(value: Any) -> str:
     return "\n".join(texts)
 
 
-def _check_shapes(body: dict[str, Any]) -> None:
-    """Refuse what the handled parameters may hold but the fake does not emulate."""
-    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
-    if isinstance(fmt, dict) and fmt.get("type", "text") != "text":
-        raise ApiError(400, "Unsupported parameter: 'text.format' asks for structured outputs on the "
-                            "Responses API, which the fake LLM does not emulate (use chat completions' "
-                            "response_format).", param="text.format", code="unsupported_parameter")
-    if body.get("tools"):
-        raise ApiError(400, "Unsupported parameter: 'tools' asks for tool calls on the Responses API, "
-                            "which the fake LLM does not emulate (use chat completions' tools).",
-                       param="tools", code="unsupported_parameter")
-
-
 def _max_output_tokens(value: Any) -> int | None:
     if value is None:
         return None
@@ -147,7 +134,6 @@ class ResponsesWire(Wire):
         body = parse_json_body(raw, _BAD_JSON)
         check_params("openai-responses", body)
         model = require_model(body.get("model"), _model_error)
-        _check_shapes(body)
         instructions = body.get("instructions")
         if instructions is not None and not isinstance(instructions, str):
             raise _invalid("instructions", "expected a string.", "invalid_type")
