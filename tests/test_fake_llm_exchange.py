@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from fake_llm.exchange import DisconnectWatch, Exchange, PlannedResponse, build_answer
+from fake_llm.exchange import DisconnectWatch, Exchange, PlannedResponse
 from fake_llm.faults import HttpError, Plan, RequestContext
 from fake_llm.ledger import Ledger
 from fake_llm.model import count_tokens, read_prompt
+from fake_llm.pipeline import build_answer
 from fake_llm.pricing import MODELS
 from fake_llm.wire import OpenAIWire, ParsedRequest
 
@@ -60,7 +61,7 @@ def run(plan: Plan, stream: bool = False, gone: bool = False,
     row = ledger.open(provider="openai", model="sim-gpt-large", task="summary", paper_ids=["P0042"],
                       fingerprint="f", attempt=1, stream=stream, retry_count=None, api_key=None)
     request = parsed(stream, max_tokens)
-    answer = build_answer(context(stream), request, plan, random.Random(1))
+    answer = build_answer(OpenAIWire(), context(stream), request, plan, random.Random(1))
     closed: list[str] = []
     exchange = Exchange(OpenAIWire(), context(stream), request, plan, row, ledger, answer,
                         {"x-test": "1"}, chunk_chars=16, on_close=lambda: closed.append("closed"))
@@ -127,14 +128,14 @@ def test_an_error_event_ends_the_stream():
 
 
 def test_build_answer_cuts_at_max_tokens_and_says_length():
-    answer = build_answer(context(), parsed(max_tokens=5), Plan(), random.Random(1))
+    answer = build_answer(OpenAIWire(), context(), parsed(max_tokens=5), Plan(), random.Random(1))
     assert (answer.finish_reason, answer.tokens_out, len(answer.text)) == ("length", 5, 20)
     assert answer.tokens_in == count_tokens(TEXT) and answer.response_id.startswith("chatcmpl-")
 
 
 def test_build_answer_keeps_a_refusal_when_cut():
     plan = Plan(finish_reason="refusal")
-    answer = build_answer(context(), parsed(max_tokens=2), plan, random.Random(1))
+    answer = build_answer(OpenAIWire(), context(), parsed(max_tokens=2), plan, random.Random(1))
     assert answer.finish_reason == "refusal"
 
 

@@ -210,8 +210,9 @@ class Refusal(_ContentFault):
     order = 10
 
     def applies_to(self, ctx: RequestContext) -> bool:
-        """A model may refuse anything: a strict output or a turn that would call tools too."""
-        return True
+        """A model may refuse anything it writes: a strict output or a turn that would call tools
+        too; an embedding has no text to refuse."""
+        return ctx.task != "embed"
 
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         super().apply(plan, ctx, rng)
