@@ -41,7 +41,7 @@ FAULT_KINDS = tuple(fault_kinds())
 # The candidate app's endpoints (docs/exercises.md, the candidate README's API section).
 ENDPOINTS = (
     "GET /health", "GET /papers/{paper_id}", "POST /summaries", "POST /extractions",
-    "POST /answers", "POST /summaries/batch", "POST /summaries/stream",
+    "POST /answers", "POST /summaries/batch", "POST /summaries/stream", "POST /reviews",
 )
 KEYS = ("slug", "title", "kind", "difficulty", "minutes", "points", "tags", "faults", "endpoints",
         "contract")

@@ -28,7 +28,7 @@ from faultfirst.catalogue import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-SLUGS = ("batch", "citations", "cost", "deadlines", "fallback", "retries", "streaming",
+SLUGS = ("agent", "batch", "citations", "cost", "deadlines", "fallback", "retries", "streaming",
          "structured-output")
 FORBIDDEN_IN_BRIEFS = ("grader", "solutions/")
 
@@ -52,7 +52,7 @@ def _appears(value: int | float | str, text: str) -> bool:
 
 # -- the real catalogue ----------------------------------------------------------------------
 
-def test_all_eight_exercises_load(exercises: dict[str, Exercise]) -> None:
+def test_all_nine_exercises_load(exercises: dict[str, Exercise]) -> None:
     assert sorted(exercises) == list(SLUGS)
 
 

@@ -109,7 +109,7 @@ def test_fake_llm_in_the_repo_serves_at_the_level(exported):
 
 
 @pytest.mark.parametrize(("args", "needle"), [
-    (["--exercises", "retries,nope"], "unknown exercise(s) nope; valid: batch"),
+    (["--exercises", "retries,nope"], "unknown exercise(s) nope; valid: agent, batch"),
     (["--exercises", "retries", "--level", "breezy"], "unknown level 'breezy'; valid: calm"),
 ])
 def test_bad_requests_are_refused_listing_what_is_valid(tmp_path, capsys, args, needle):

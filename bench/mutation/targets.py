@@ -105,12 +105,18 @@ EXERCISE_MAP: dict[str, dict[str, tuple[str, ...]]] = {
         "Policy.fallback_reserve_s": ("fallback",),
         "Policy.max_generations": ("structured-output",),
         "Policy.batch_concurrency": ("batch",),
+        "Policy.review_deadline_s": ("agent",),
+        "Policy.review_max_steps": ("agent",),
+        "Policy.review_max_tool_reasks": ("agent",),
+        "Policy.review_search_results": ("agent",),
+        "Policy.review_token_budget": ("agent",),
     },
     "litreview/schemas.py": {
         "TokenBudget": ("cost",),
         "AnswerRequest": ("citations",),
         "BatchRequest": ("batch",),
         "BatchItem": ("batch",),
+        "ReviewRequest": ("agent",),
     },
     "litreview/api/summaries.py": {
         "summarize": ("fallback",),
@@ -122,6 +128,10 @@ EXERCISE_MAP: dict[str, dict[str, tuple[str, ...]]] = {
     # Extractions and answers must never fall back (the fallback brief): that flag is fallback's.
     "litreview/api/extractions.py": {"": ("structured-output", "fallback")},
     "litreview/api/answers.py": {"": ("citations", "fallback")},
+    "litreview/api/reviews.py": {"": ("agent",)},
+    "litreview/agent/loop.py": {"": ("agent",)},
+    "litreview/agent/tools.py": {"": ("agent",)},
+    "litreview/agent/index.py": {"": ("agent",)},
 }
 
 

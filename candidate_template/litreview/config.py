@@ -6,6 +6,7 @@ variable                   meaning                                    default
 ``LLM_BASE_URL``           primary provider, OpenAI wire format       ``http://127.0.0.1:8900/v1``
 ``LLM_API_KEY``            key sent to the primary provider           ``sk-local``
 ``LLM_MODEL``              primary model                              ``sim-gpt-large``
+``LLM_EMBEDDING_MODEL``    primary provider's embedding model         ``sim-embed-small``
 ``LLM_FALLBACK_BASE_URL``  secondary provider, Anthropic wire format  unset: no secondary
 ``LLM_FALLBACK_API_KEY``   key sent to the secondary provider         ``sk-local``
 ``LLM_FALLBACK_MODEL``     secondary model                            ``sim-claude-large``
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 DEFAULT_BASE_URL = "http://127.0.0.1:8900/v1"
 DEFAULT_API_KEY = "sk-local"
 DEFAULT_MODEL = "sim-gpt-large"
+DEFAULT_EMBEDDING_MODEL = "sim-embed-small"
 DEFAULT_FALLBACK_MODEL = "sim-claude-large"
 DEFAULT_TOKEN_BUDGET = 4000
 
@@ -37,6 +39,7 @@ class Settings:
     llm_base_url: str = DEFAULT_BASE_URL
     llm_api_key: str = DEFAULT_API_KEY
     llm_model: str = DEFAULT_MODEL
+    llm_embedding_model: str = DEFAULT_EMBEDDING_MODEL
     fallback_base_url: str | None = None
     fallback_api_key: str = DEFAULT_API_KEY
     fallback_model: str = DEFAULT_FALLBACK_MODEL
@@ -58,6 +61,7 @@ class Settings:
             llm_base_url=get("LLM_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
             llm_api_key=get("LLM_API_KEY", DEFAULT_API_KEY),
             llm_model=get("LLM_MODEL", DEFAULT_MODEL),
+            llm_embedding_model=get("LLM_EMBEDDING_MODEL", DEFAULT_EMBEDDING_MODEL),
             fallback_base_url=fallback_url.rstrip("/") if fallback_url else None,
             fallback_api_key=get("LLM_FALLBACK_API_KEY", DEFAULT_API_KEY),
             fallback_model=get("LLM_FALLBACK_MODEL", DEFAULT_FALLBACK_MODEL),

@@ -7,7 +7,7 @@ The papers ship with the app in ``data/papers.json``; they hold public fields on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -50,3 +50,7 @@ class PaperStore:
 
     def __len__(self) -> int:
         return len(self._papers)
+
+    def __iter__(self) -> Iterator[Paper]:
+        """Every paper, in corpus order."""
+        return iter(self._papers.values())

@@ -76,3 +76,8 @@ def test_streaming_done_after_a_cut_stream(fake: FakeLLM, client: httpx.Client) 
 def test_cost_stream_usage_is_not_counted(client: httpx.Client) -> None:
     response = client.post("/summaries/stream", json=PAPER)
     assert '"total_tokens": 0' in response.text.rstrip().split("\n")[-1]
+
+
+def test_agent_no_review_endpoint(client: httpx.Client) -> None:
+    response = client.post("/reviews", json={"question": "Does yoga help sleep?"})
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")

@@ -10,13 +10,17 @@ import httpx
 from fastapi import FastAPI
 
 from litreview import __version__
+from litreview.agent.index import CorpusIndex
+from litreview.agent.loop import ReviewAgent
 from litreview.api import router
-from litreview.clock import Clock, SystemClock
+from litreview.clock import Clock, Deadline, SystemClock
 from litreview.config import Settings
 from litreview.errors import install_error_handlers
 from litreview.llm.anthropic import AnthropicProvider
+from litreview.llm.context import RequestContext, UsageMeter
 from litreview.llm.gateway import Gateway
 from litreview.llm.openai import OpenAIProvider
+from litreview.llm.types import Embeddings
 from litreview.papers import PaperStore
 from litreview.policy import Policy
 
@@ -39,6 +43,34 @@ def build_gateway(
         primary, secondary, policy=policy, clock=clock, rng=rng,
         token_budget=settings.token_budget,
     )
+
+
+# The corpus index's own limits: one build may take this long, and spend this much.
+INDEX_DEADLINE_S = 30.0
+INDEX_TOKEN_BUDGET = 10**9
+
+
+def build_agent(
+    gateway: Gateway, papers: PaperStore, settings: Settings, clock: Clock
+) -> ReviewAgent:
+    """The review agent over the primary provider, with a corpus index built by the app's own
+    embeddings call (retried by the policy; never a review's usage)."""
+    primary = gateway.primary
+    assert isinstance(primary, OpenAIProvider), "reviews need the OpenAI-format primary"
+    policy = gateway.policy
+
+    async def embed_corpus(texts: list[str]) -> Embeddings:
+        deadline = Deadline.after(clock, INDEX_DEADLINE_S)
+        ctx = RequestContext(deadline, UsageMeter(INDEX_TOKEN_BUDGET))
+
+        async def attempt(provider: object, deadline: Deadline) -> Embeddings:
+            timeout_s = min(policy.index_attempt_timeout_s, deadline.remaining())
+            return await primary.embed(texts, settings.llm_embedding_model, timeout_s)
+
+        return await gateway.with_retries(primary, ctx, ctx.deadline, attempt)
+
+    index = CorpusIndex(list(papers), embed_corpus)
+    return ReviewAgent(gateway, primary, papers, index, settings.llm_embedding_model)
 
 
 def create_app(
@@ -64,8 +96,13 @@ def create_app(
         # Each call sets its own timeouts from the request's deadline; this is only the default.
         timeout = httpx.Timeout(policy.attempt_timeout_s, connect=policy.connect_timeout_s)
         async with httpx.AsyncClient(timeout=timeout) as http:
-            app.state.gateway = build_gateway(http, settings, policy, clock, rng)
-            yield
+            gateway = build_gateway(http, settings, policy, clock, rng)
+            app.state.gateway = gateway
+            app.state.agent = build_agent(gateway, app.state.papers, settings, clock)
+            try:
+                yield
+            finally:
+                await app.state.agent.index.close()
 
     app = FastAPI(title="litreview", version=__version__, lifespan=lifespan)
     app.state.settings = settings

@@ -16,6 +16,7 @@ the message. The tree (code and status of each class in :data:`_CODES`)::
         ├── LLMInvalidOutput       no usable answer after the re-asks, or   502 llm_invalid_output
         │                          a 200 that is no completion at all
         ├── LLMIncomplete          a stream was cut or ended early          502 llm_incomplete
+        ├── AgentStuck             a review reached its step limit          502 agent_stuck
         └── AttemptError           one call to one provider failed; internal: the gateway turns
                                    it into one of the above (503 if one ever escapes)
 
@@ -93,6 +94,10 @@ class LLMIncomplete(LLMError):
     """A streamed answer was cut off or ended without its end marker."""
 
 
+class AgentStuck(LLMError):
+    """A review's model still asked for tools at the last step it was allowed."""
+
+
 class AttemptError(LLMError):
     """One call to one provider failed. The gateway decides whether to retry and what to report.
 
@@ -152,6 +157,7 @@ _CODES: tuple[tuple[type[Exception], int, str], ...] = (
     (LLMRejected, 502, "llm_rejected"),
     (LLMInvalidOutput, 502, "llm_invalid_output"),
     (LLMIncomplete, 502, "llm_incomplete"),
+    (AgentStuck, 502, "agent_stuck"),
     (LLMError, 503, "llm_unavailable"),
     (RequestValidationError, 400, "bad_request"),
 )

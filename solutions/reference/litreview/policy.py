@@ -51,3 +51,12 @@ class Policy:
 
     # Batches (at most BATCH_MAX_ITEMS papers each).
     batch_concurrency: int = 4
+
+    # Reviews (POST /reviews): the agent's loop. A step is one reply of the model.
+    review_deadline_s: float = 6.0
+    review_max_steps: int = 8
+    review_max_tool_reasks: int = 2  # replies with a malformed tool call answered with a re-ask
+    review_search_results: int = 5  # papers one search returns
+    review_token_budget: int = 20_000  # when the request names none
+    # The one-time corpus index: its own, generous time (it is not a review's), still bounded.
+    index_attempt_timeout_s: float = 5.0

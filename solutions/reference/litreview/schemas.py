@@ -81,6 +81,26 @@ class AnswerResponse(LLMResult):
     citations: list[Citation]
 
 
+class ReviewRequest(LLMRequest):
+    """A question for the review agent; ``token_budget`` overrides the review default."""
+
+    question: Annotated[str, Field(strict=True, min_length=1)]
+
+
+class PaperCitation(BaseModel):
+    """A paper a review's answer cites as ``[P0042]``."""
+
+    paper_id: str
+
+
+class ReviewResponse(LLMResult):
+    """A review's answer, the fetched papers it cites (in order of first use), its steps."""
+
+    answer: str
+    citations: list[PaperCitation]
+    steps: int
+
+
 class ErrorDetail(BaseModel):
     """The ``error`` member of an error body."""
 

@@ -28,14 +28,19 @@ from litreview.llm.http import (
 from litreview.llm.types import (
     ChatMessage,
     Completion,
+    Embeddings,
     FinishReason,
     StreamEnd,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolReply,
     Usage,
 )
 
-_FINISH: dict[str, FinishReason] = {"stop": "stop", "length": "length", "content_filter": "refusal"}
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop", "length": "length", "content_filter": "refusal", "tool_calls": "tool_calls",
+}
 
 
 def _usage(raw: Any) -> Usage:
@@ -44,6 +49,19 @@ def _usage(raw: Any) -> Usage:
     return Usage(
         input_tokens=int(raw.get("prompt_tokens") or 0),
         output_tokens=int(raw.get("completion_tokens") or 0),
+    )
+
+
+def _tool_call(raw: Any, index: int) -> ToolCall:
+    """One entry of ``tool_calls``, read leniently: a missing part becomes empty, for the caller
+    to judge (a name the app does not offer, arguments that are not JSON)."""
+    raw = raw if isinstance(raw, dict) else {}
+    function = raw.get("function") if isinstance(raw.get("function"), dict) else {}
+    arguments = function.get("arguments")
+    return ToolCall(
+        id=str(raw.get("id") or f"call_{index}"),
+        name=str(function.get("name") or ""),
+        arguments=arguments if isinstance(arguments, str) else "",
     )
 
 
@@ -62,6 +80,7 @@ class OpenAIProvider:
     ) -> None:
         self._http = http
         self._url = f"{base_url}/chat/completions"
+        self._embeddings_url = f"{base_url}/embeddings"
         self._headers = {"Authorization": f"Bearer {api_key}"}
         self._connect_timeout_s = connect_timeout_s
         self.model = model
@@ -95,6 +114,52 @@ class OpenAIProvider:
             text=text, provider=self.name, model=str(data.get("model") or self.model),
             usage=usage, finish_reason=finish,
         )
+
+    async def complete_with_tools(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], timeout_s: float
+    ) -> ToolReply:
+        """One non-streamed call offering ``tools``: the text and the tool calls of the reply.
+
+        A call's ``arguments`` stay the raw string the model wrote: judging them is the caller's.
+        """
+        body = {"model": self.model, "messages": messages, "tools": tools}
+        async with call_errors(self.name, timeout_s):
+            response = await self._http.post(
+                self._url, headers=self._headers, json=body,
+                timeout=httpx_timeout(timeout_s, self._connect_timeout_s),
+            )
+        if response.is_error:
+            raise error_from_response(self.name, response)
+        data = read_json(self.name, response)
+        completion = self._completion(data)
+        message = data["choices"][0]["message"]
+        raw_calls = message.get("tool_calls") or []
+        if not isinstance(raw_calls, list):
+            raise unreadable_error(self.name, "tool_calls is not a list", completion.usage)
+        calls = tuple(_tool_call(raw, index) for index, raw in enumerate(raw_calls))
+        return ToolReply(completion, calls)
+
+    async def embed(self, texts: list[str], model: str, timeout_s: float) -> Embeddings:
+        """One ``POST /embeddings`` call: a vector per text, in order."""
+        body = {"model": model, "input": texts}
+        async with call_errors(self.name, timeout_s):
+            response = await self._http.post(
+                self._embeddings_url, headers=self._headers, json=body,
+                timeout=httpx_timeout(timeout_s, self._connect_timeout_s),
+            )
+        if response.is_error:
+            raise error_from_response(self.name, response)
+        data = read_json(self.name, response)
+        usage = _usage(data.get("usage"))
+        try:
+            rows = sorted(data["data"], key=lambda row: int(row["index"]))
+            vectors = tuple(tuple(float(x) for x in row["embedding"]) for row in rows)
+        except (KeyError, TypeError, ValueError):
+            raise unreadable_error(self.name, "no embeddings in the response", usage) from None
+        if len(vectors) != len(texts):
+            problem = f"{len(vectors)} vectors for {len(texts)} texts"
+            raise unreadable_error(self.name, problem, usage)
+        return Embeddings(vectors, usage)
 
     def stream(self, messages: list[ChatMessage]) -> AsyncGenerator[StreamEvent, None]:
         """The answer as it is written; see :meth:`litreview.llm.types.Provider.stream`."""

@@ -8,7 +8,7 @@ from typing import Literal, Protocol, TypedDict
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-FinishReason = Literal["stop", "length", "refusal", "other"]
+FinishReason = Literal["stop", "length", "refusal", "tool_calls", "other"]
 
 
 class ChatMessage(TypedDict):
@@ -43,7 +43,8 @@ class Completion:
     """One answer from a model, in the words of neither wire format.
 
     ``finish_reason`` is normalised: ``stop`` (complete), ``length`` (cut at the token limit),
-    ``refusal`` (the model declined; ``text`` is then the refusal), ``other``. ``fallback`` is
+    ``refusal`` (the model declined; ``text`` is then the refusal), ``tool_calls`` (the model
+    asked for tools), ``other``. ``fallback`` is
     true when the secondary provider wrote it.
     """
 
@@ -53,6 +54,32 @@ class Completion:
     usage: Usage
     finish_reason: FinishReason
     fallback: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call of a reply, as the model wrote it: ``arguments`` is the raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolReply:
+    """A reply to a request that offered tools: the completion (its text, usage, finish reason)
+    and the tool calls, in order (none: the reply is the model's answer)."""
+
+    completion: Completion
+    tool_calls: tuple[ToolCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    """One vector per input text, in order, and the usage of the call."""
+
+    vectors: tuple[tuple[float, ...], ...]
+    usage: Usage
 
 
 @dataclass(frozen=True, slots=True)
