@@ -17,13 +17,14 @@ from fake_llm.body import BodyError, ClientGone, read_body
 from fake_llm.connection import received_at
 from fake_llm.errors import ApiError, render_error
 from fake_llm.exchange import Exchange, PlannedResponse, build_answer
-from fake_llm.fate import Fates, fate_rng, fingerprint
+from fake_llm.fate import Fates, fate_rng, fingerprint, weather_draw
 from fake_llm.faults import HttpError, RequestContext
 from fake_llm.ledger import DEFAULT_CAPACITY, Ledger
 from fake_llm.model import read_prompt
 from fake_llm.pricing import MODELS, Provider
 from fake_llm.profiles import Profile
 from fake_llm.ratelimit import RateLimiter
+from fake_llm.weather import ClockMode, Weather
 from fake_llm.wire import AnthropicWire, OpenAIWire, Wire
 
 
@@ -33,6 +34,8 @@ class ChaosState:
 
     ``grading``: the server runs under a grader, so nothing tells the app which fault it met or
     that it is graded: no ``x-fake-llm-*`` response headers, and ``/health`` says only that it is up.
+    ``clock``: who moves the weather clock (:mod:`fake_llm.weather.clock`); in a grading, by
+    default, only the graders do.
     """
 
     profile: Profile
@@ -41,19 +44,25 @@ class ChaosState:
     admin_open: bool = False
     admin_token: str | None = None
     grading: bool = False
+    clock: ClockMode | None = None
     fates: Fates = field(init=False)
     ledger: Ledger = field(init=False)
+    weather: Weather = field(init=False)
     limiter: RateLimiter = field(default_factory=RateLimiter)
 
     def __post_init__(self) -> None:
         self.fates = Fates(self.seed)
         self.ledger = Ledger(self.ledger_capacity)
+        mode: ClockMode = self.clock or ("driven" if self.grading else "requests")
+        self.weather = Weather(self.profile.weather, self.seed, mode)
 
     def reset(self) -> None:
-        """Clear the ledger, attempt counters, scripts and rate-limit buckets."""
+        """Clear the ledger, attempt counters, scripts and rate-limit buckets; the weather clock
+        goes back to tick 0."""
         self.fates.reset()
         self.ledger.clear()
         self.limiter.reset()
+        self.weather.reset()
 
 
 def _error_response(provider: Provider, error: ApiError, extra: dict[str, str] | None = None) -> Response:
@@ -96,13 +105,15 @@ async def handle(state: ChaosState, wire: Wire, request: Request) -> Response:
     attempt = state.fates.next_attempt(fp)
     knobs = state.profile.knobs(model)
     rng = fate_rng(state.seed, state.profile.digest, fp, attempt)
-    plan = state.fates.decide(ctx, knobs, rng)
+    sky = state.weather.sky(fp, weather_draw(state.seed, state.profile.digest, fp, attempt), arrived)
+    plan = state.fates.decide(ctx, knobs, rng, sky)
     key, retry_count = _client(request.scope)
     row = state.ledger.open(
         received_at=arrived, provider=wire.provider, model=model, task=prompt.task,
         paper_ids=prompt.paper_ids, fingerprint=fp, attempt=attempt, stream=parsed.stream,
-        retry_count=retry_count, api_key=key[:12])
-    headers = {} if state.grading else {"x-fake-llm-attempt": str(attempt), "x-fake-llm-fingerprint": fp}
+        retry_count=retry_count, api_key=key[:12], tick=sky.tick, phase=sky.label)
+    headers = {} if state.grading else {"x-fake-llm-attempt": str(attempt), "x-fake-llm-fingerprint": fp,
+                                        "x-fake-llm-phase": sky.label}
     limits = knobs.rate_limit
     on_close = None
     if limits.requests_per_minute or limits.tokens_per_minute or limits.max_in_flight:

@@ -5,7 +5,12 @@ The rule that makes chaos reproducible: a fate is a pure function of
 provider, the model and the request's content; the attempt number counts earlier requests with
 the same fingerprint (1 for the first). So the same client behaviour meets the same faults in any
 interleaving. Scripted rules are consulted first; a matching rule decides the whole fate and the
-profile is not consulted.
+profile is not consulted, nor is the weather.
+
+The weather (:mod:`fake_llm.weather`) adds one input, the tick of the weather clock the request
+arrived at: a latency regime shifts the latency drawn, an outage or a storm's 429 replaces the
+profile's fault. A storm's draw comes from :func:`weather_draw`, apart from the fate's own random
+source, so a request the storm spares meets exactly the fault it would have met anyway.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from fake_llm.faults import Fault, Plan, RequestContext, make_fault
 from fake_llm.model import TASKS
 from fake_llm.pricing import MODELS, PROVIDERS
 from fake_llm.profiles import Knobs
+from fake_llm.weather import Sky
 
 _FINGERPRINTED_KEYS = ("messages", "system", "tools", "tool_choice", "response_format")
 _MAX_FINGERPRINTS = 200_000
@@ -42,6 +48,12 @@ def fate_rng(seed: int, profile_digest: str, fp: str, attempt: int) -> random.Ra
     """The random source of one fate: drawn in a fixed order (latency, fault, content)."""
     key = f"{seed}|{profile_digest}|{fp}|{attempt}".encode()
     return random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+def weather_draw(seed: int, profile_digest: str, fp: str, attempt: int) -> float:
+    """A uniform draw in [0, 1) for the weather's decisions about one request."""
+    key = f"{seed}|{profile_digest}|{fp}|{attempt}|weather".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
 
 
 class Match(BaseModel):
@@ -165,8 +177,10 @@ class Fates:
                 return rule
         return None
 
-    def decide(self, ctx: RequestContext, knobs: Knobs, rng: random.Random) -> Plan:
-        """The plan for one request: a scripted rule's faults, or the profile's draw.
+    def decide(self, ctx: RequestContext, knobs: Knobs, rng: random.Random,
+               sky: Sky | None = None) -> Plan:
+        """The plan for one request: a scripted rule's faults, or the profile's draw under the
+        weather of ``sky`` (the phases of the request's tick).
 
         ``rng`` is the fate's :func:`fate_rng`; the caller goes on drawing from it for content.
         """
@@ -177,7 +191,8 @@ class Fates:
                 fault.apply(plan, ctx, rng)
                 plan.faults.append(fault.kind)
             return plan
-        plan.delay_s = knobs.latency.draw_s(rng) * knobs.model.latency_factor
+        latency = knobs.latency if sky is None else sky.latency(knobs.latency, ctx)
+        plan.delay_s = latency.draw_s(rng) * knobs.model.latency_factor
         draw = rng.random()
         threshold = 0.0
         for fault, probability in knobs.faults:
@@ -188,4 +203,4 @@ class Fates:
                 fault.apply(plan, ctx, rng)
                 plan.faults.append(fault.kind)
                 break
-        return plan
+        return plan if sky is None else sky.overrule(plan, ctx)
