@@ -22,7 +22,7 @@ from fake_llm.faults import Plan, RequestContext
 from fake_llm.model import read_prompt
 from fake_llm.profiles import ProfileError, build_profile, load_profile
 from fake_llm.runner import FakeLLM
-from fake_llm.weather import Schedule, Weather, WeatherKnobs
+from fake_llm.weather import Schedule, Weather, WeatherKnobs, phase_kinds
 from fake_llm.weather.phases import LatencyRegime, Outage, RateLimitStorm, StormHolds
 from fake_llm.weather.schedule import Sky, Window
 from graders import soak
@@ -386,3 +386,12 @@ def test_the_soak_sets_the_clock_before_each_leg(monkeypatch):
     assert recorder.ticks == [0, 4, 7]
     assert [(leg.first, leg.stop) for leg in report.legs] == [(0, 8), (8, 14), (14, 20)]
     assert len(report.outcomes) == 20
+
+
+def test_every_phase_kind_and_knob_is_documented():
+    doc = (ROOT / "docs" / "fake-llm.md").read_text()
+    assert "`weather.cycle_ticks`" in doc and "`POST /_chaos/clock`" in doc
+    for kind, cls in phase_kinds().items():
+        assert f"| `{kind}` |" in doc
+        for name in cls.model_fields:
+            assert f"`{name}`" in doc, f"{kind}.{name}"
