@@ -44,9 +44,11 @@ KINDS = ("summary", "extraction", "answer", "batch", "stream")
 PATHS = {"summary": "/summaries", "extraction": "/extractions", "answer": "/answers",
          "batch": "/summaries/batch", "stream": "/summaries/stream"}
 # How many requests, and the least share that must be correct, per level. The floors sit well
-# below what a sound solution gets, so that a verdict does not flip from run to run.
+# below what a sound solution gets, so that a verdict does not flip from run to run; at stormy and
+# hurricane the weather's outage of the primary makes most of its requests honest errors by
+# contract (the reference: 75-88% correct at stormy, 44-62% at hurricane, seeds 0-2).
 SIZES = {"calm": 30, "realistic": 80, "stormy": 120, "hurricane": 120}
-FLOORS = {"calm": 0.95, "realistic": 0.80, "stormy": 0.65, "hurricane": 0.35}
+FLOORS = {"calm": 0.95, "realistic": 0.80, "stormy": 0.60, "hurricane": 0.30}
 DEFAULT_SIZE, DEFAULT_FLOOR = 80, 0.50
 CONCURRENCY = 8
 # The weather phases in which a provider refuses calls, and how long the soak lets pass after one
