@@ -56,9 +56,10 @@ CONCURRENCY = 8
 # second, and an app's circuit breaker (the fallback brief's cooldown is 2 s) gets to probe.
 REFUSING_PHASES = ("outage", "rate_limit_storm")
 CLEARING_S = 3.0
-# Under the weather, requests arrive at most one per PACE_S, as users do, whatever the app
-# answers: an app that fails fast does not rush the soak through an outage's aftermath in a
-# fraction of a second (a time-based breaker would then see the whole rest of the soak).
+# Under weather in which a provider refuses calls, requests arrive at most one per PACE_S, as
+# users do, whatever the app answers: an app that fails fast does not rush the soak through an
+# outage's aftermath in a fraction of a second (a time-based breaker would then see the whole rest
+# of the soak). Without such weather the soak goes as fast as the app answers.
 PACE_S = 0.2
 
 DEADLINE_S = {"summary": 4.0, "extraction": 4.0, "answer": 4.0, "batch": 8.0}
@@ -392,8 +393,9 @@ def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = 
     before a leg the fake's clock is set to the leg's tick, and the next leg waits until every
     request of this one has its answer. So every model call the app makes for a request meets the
     phase of that request's leg, however the calls interleave: the same app meets the same
-    weather on every run. Requests are sent at most one per ``PACE_S``; after a leg in which the
-    provider refused calls, the weather clears for ``CLEARING_S`` before the next leg.
+    weather on every run. When some leg's provider refuses calls (an outage, a storm), requests
+    are sent at most one per ``PACE_S``, and after such a leg the weather clears for
+    ``CLEARING_S`` before the next one.
     """
     started = time.monotonic()
     client = AppClient(base_url)
@@ -401,12 +403,11 @@ def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = 
     if weather is not None:
         cycle = int(weather.weather()["cycle_ticks"])
         legs = weather_legs(len(requests), weather.weather(0, cycle))
+    pace_s = PACE_S if any(leg.refuses for leg in legs) else 0.0
     responses: list[SoakResponse] = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for index, leg in enumerate(legs):
-            pace_s = 0.0
             if weather is not None:
-                pace_s = PACE_S
                 weather.set_clock(leg.tick)
                 if index and legs[index - 1].refuses:
                     time.sleep(CLEARING_S)
