@@ -136,20 +136,23 @@ def timed_soak(base_url: str, requests: Sequence[SoakRequest], fake: FakeLLM,
                concurrency: int) -> tuple[SoakReport, list[Window]]:
     """run_soak, plus each request's time window on the ledger clock (for fault attribution).
 
-    run_soak hands the requests, in order, to ``concurrency`` worker threads, each taking the next
-    one as soon as it is free; replaying that schedule with each response's elapsed time gives
-    each request's window, up to the threads' own overhead (a few ms, covered by a margin).
+    run_soak hands the requests of each weather leg, in order, to ``concurrency`` worker threads,
+    each taking the next one as soon as it is free, and starts a leg when the last one is done;
+    replaying that schedule with each response's elapsed time gives each request's window, up to
+    the threads' own overhead (a few ms, covered by a margin).
     """
     origin = fake.admin.ledger_snapshot(since_id=2**62)["now_s"] - time.monotonic()
     started_s = time.monotonic() + origin
-    report = run_soak(base_url, requests, concurrency)
-    free_at = [started_s] * concurrency
+    report = run_soak(base_url, requests, concurrency, weather=fake.admin)
     windows = []
-    for outcome in report.outcomes:
-        start_s = heapq.heappop(free_at)
-        end_s = start_s + outcome.response.elapsed_s
-        heapq.heappush(free_at, end_s)
-        windows.append(Window(start_s - WINDOW_MARGIN_S, end_s + WINDOW_MARGIN_S))
+    for leg in report.legs:  # a leg starts when the last one has every answer
+        free_at = [started_s] * concurrency
+        for outcome in report.outcomes[leg.first:leg.stop]:
+            start_s = heapq.heappop(free_at)
+            end_s = start_s + outcome.response.elapsed_s
+            heapq.heappush(free_at, end_s)
+            windows.append(Window(start_s - WINDOW_MARGIN_S, end_s + WINDOW_MARGIN_S))
+        started_s = max(free_at)
     return report, windows
 
 

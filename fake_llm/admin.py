@@ -1,4 +1,5 @@
-"""The admin API at ``/_chaos/``: read and replace knobs, script faults, read the ledger, reset.
+"""The admin API at ``/_chaos/``: read and replace knobs, script faults, read the ledger, reset,
+read the weather and move its clock.
 
 Not subject to chaos. Answers only loopback clients unless the server was started with
 ``--admin-open``; a server given an admin token (the graders start theirs with one) also wants it
@@ -22,6 +23,7 @@ from fake_llm.body import BodyError, ClientGone, parse_json, read_body
 from fake_llm.fate import build_rule
 from fake_llm.profiles import ProfileError, apply_settings, build_profile, read_profile_file
 from fake_llm.state import ChaosState
+from fake_llm.weather import CLOCK_MODES
 
 ADMIN_TOKEN_HEADER = "x-fake-llm-admin-token"
 
@@ -85,6 +87,45 @@ def _replace_profile(state: ChaosState, body: dict[str, Any]) -> None:
         raise ValueError("'seed' must be an integer")
     state.profile = build_profile(name, source, raw)
     state.seed = state.fates.seed = seed
+    state.weather.rebuild(state.profile.weather, seed)
+
+
+_MAX_TICK = 2**53  # beyond this a tick is no longer exact in JSON
+
+
+def _tick_field(body: dict[str, Any], name: str, least: int) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= _MAX_TICK:
+        raise ValueError(f"'{name}' must be a whole number from {least} to {_MAX_TICK}, got {value!r}")
+    return value
+
+
+def _move_clock(state: ChaosState, body: dict[str, Any]) -> None:
+    unknown = set(body) - {"tick", "advance", "mode"}
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}; allowed: tick, advance, mode")
+    if "tick" in body and "advance" in body:
+        raise ValueError("give 'tick' (where the clock goes) or 'advance' (how far it moves), not both")
+    tick, advance = _tick_field(body, "tick", 0), _tick_field(body, "advance", 0)
+    mode = body.get("mode")
+    if mode is not None and mode not in CLOCK_MODES:
+        raise ValueError(f"'mode' must be one of {', '.join(CLOCK_MODES)}, got {mode!r}")
+    if tick is None and advance is None and mode is None:
+        raise ValueError("give 'tick', 'advance' or 'mode'")
+    if advance is not None and state.weather.tick + advance > _MAX_TICK:
+        raise ValueError(f"the clock cannot go past tick {_MAX_TICK}")
+    state.weather.set_clock(tick=tick, advance=advance, mode=mode)
+
+
+def _query_tick(request: Request, name: str) -> int | None:
+    text = request.query_params.get(name)
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 15):
+        raise ValueError(f"{name} must be a tick (a whole number), got {text[:40]!r}")
+    return int(text)
 
 
 def admin_router(state: ChaosState) -> APIRouter:
@@ -165,6 +206,30 @@ def admin_router(state: ChaosState) -> APIRouter:
         if not (since_id.isascii() and since_id.isdigit() and len(since_id) <= 19):  # int64
             return _problem(f"since_id must be a ledger row id (a whole number), got {since_id[:40]!r}")
         return AsciiJSONResponse(state.ledger.snapshot(int(since_id)))
+
+    @router.get("/weather")
+    async def get_weather(request: Request) -> JSONResponse:
+        if (denied := refused(request)) is not None:
+            return denied
+        try:
+            view = state.weather.view(_query_tick(request, "from_tick"), _query_tick(request, "to_tick"))
+        except ValueError as error:
+            return _problem(str(error))
+        return AsciiJSONResponse(view)
+
+    @router.post("/clock")
+    async def post_clock(request: Request) -> JSONResponse:
+        if (denied := refused(request)) is not None:
+            return denied
+        try:
+            _move_clock(state, await _json_object(request))
+        except ValueError as error:
+            return _problem(str(error))
+        except BodyError as error:
+            return _problem(error.message, error.status)
+        except ClientGone:
+            return _problem("the client went away before its body arrived")
+        return AsciiJSONResponse(state.weather.view())
 
     @router.post("/reset")
     async def reset(request: Request) -> JSONResponse:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_llm.profiles import LEVELS, ProfileError, parse_setting
+from fake_llm.weather import Segment, Weather
 
 DEFAULT_PORT = 8900
 _DEFAULT_PROFILE_FILE = Path(__file__).parent / "profiles" / "DEFAULT"
@@ -62,6 +63,27 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def phase_line(tick: int, segment: Segment) -> str:
+    """The console line for a change of weather, e.g. ``phase: openai outage (503) [ticks 40-59]``."""
+    return f"phase: {segment.label} [ticks {tick}-{segment.end_tick - 1}]"
+
+
+def weather_banner(weather: Weather) -> str:
+    """What the console says of the weather at start: the clock's rule and the first cycle."""
+    knobs = weather.schedule.knobs
+    if not knobs.phases:
+        return "  weather:            clear (no phases)"
+    lines = [f"  weather:            a {knobs.cycle_ticks}-tick cycle, one tick per model request "
+             "(GET /_chaos/weather); this cycle:"]
+    for segment in weather.schedule.segments(0, knobs.cycle_ticks):
+        lines.append(f"    ticks {segment.start_tick}-{segment.end_tick - 1}: {segment.label}")
+    return "\n".join(lines)
+
+
+def _print_phase(tick: int, segment: Segment) -> None:
+    print(phase_line(tick, segment), flush=True)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; returns an exit status (2 for a refused profile, knob or port
     number, 1 when the address cannot be listened on)."""
@@ -91,7 +113,9 @@ def run_serve(args: argparse.Namespace) -> int:
     print(f"fake LLM on {base}  (profile {state.profile.name}, seed {state.seed})\n"
           f"  OpenAI base URL:    {base}/v1\n"
           f"  Anthropic base URL: {base}/anthropic\n"
-          f"  admin API:          {base}/_chaos/  (profile, script, ledger, reset)", flush=True)
+          f"  admin API:          {base}/_chaos/  (profile, script, ledger, reset, weather, clock)\n"
+          + weather_banner(state.weather), flush=True)
+    state.weather.on_change = _print_phase
     server = uvicorn.Server(uvicorn_config(state, args.host, args.port, args.log_level))
     # Startup objects (FastAPI, pydantic, the corpus) live as long as the server: keep the cyclic
     # collector from walking them again on every full collection.

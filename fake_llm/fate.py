@@ -6,7 +6,12 @@ provider, the model and the request's content; the attempt number counts earlier
 the same fingerprint (1 for the first). So the same client behaviour meets the same faults in any
 interleaving. The rate limiter, the one stateful part, is asked first: a request it refuses meets
 its 429 and nothing else. Then scripted rules are consulted; a matching rule decides the whole
-fate and the profile is not consulted.
+fate and the profile is not consulted, nor is the weather.
+
+The weather (:mod:`fake_llm.weather`) adds one input, the tick of the weather clock the request
+arrived at: a latency regime shifts the latency drawn, an outage or a storm's 429 replaces the
+profile's fault. A storm's draw comes from :func:`weather_draw`, apart from the fate's own random
+source, so a request the storm spares meets exactly the fault it would have met anyway.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from fake_llm.model import TASKS
 from fake_llm.pricing import MODELS, PROVIDERS
 from fake_llm.profiles import Knobs
 from fake_llm.ratelimit import Verdict
+from fake_llm.weather import Sky
 
 # The request's content on every wire: chat completions and messages, the Responses API
 # (``input``, ``instructions``), embeddings (``input``, ``dimensions``).
@@ -56,6 +62,7 @@ class Fate:
     ``rng`` is the fate's :func:`fate_rng`, already drawn from for the plan; the answer goes on
     drawing from it. ``admission`` is the rate limiter's verdict (None when no limit is set): its
     headers go on the response, and its ``release`` ends an admitted request's time in flight.
+    ``sky`` is the weather of the request's tick.
     """
 
     fingerprint: str
@@ -64,11 +71,18 @@ class Fate:
     rng: random.Random
     plan: Plan
     admission: Verdict | None
+    sky: Sky
 
 
 def rate_limited(verdict: Verdict) -> Plan:
     """The plan of a request the rate limiter refused: its 429 at once."""
     return Plan(http_error=HttpError(429, verdict.retry_after_ms), faults=["rate_limit"])
+
+
+def weather_draw(seed: int, profile_digest: str, fp: str, attempt: int) -> float:
+    """A uniform draw in [0, 1) for the weather's decisions about one request."""
+    key = f"{seed}|{profile_digest}|{fp}|{attempt}|weather".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2**64
 
 
 class Match(BaseModel):
@@ -190,8 +204,10 @@ class Fates:
                 return rule
         return None
 
-    def decide(self, ctx: RequestContext, knobs: Knobs, rng: random.Random) -> Plan:
-        """The plan for one request: a scripted rule's faults, or the profile's draw.
+    def decide(self, ctx: RequestContext, knobs: Knobs, rng: random.Random,
+               sky: Sky | None = None) -> Plan:
+        """The plan for one request: a scripted rule's faults, or the profile's draw under the
+        weather of ``sky`` (the phases of the request's tick).
 
         ``rng`` is the fate's :func:`fate_rng`; the caller goes on drawing from it for content.
         """
@@ -202,7 +218,8 @@ class Fates:
                 fault.apply(plan, ctx, rng)
                 plan.faults.append(fault.kind)
             return plan
-        plan.delay_s = knobs.latency.draw_s(rng) * knobs.model.latency_factor
+        latency = knobs.latency if sky is None else sky.latency(knobs.latency, ctx)
+        plan.delay_s = latency.draw_s(rng) * knobs.model.latency_factor
         draw = rng.random()
         threshold = 0.0
         for fault, probability in knobs.faults:
@@ -213,4 +230,4 @@ class Fates:
                 fault.apply(plan, ctx, rng)
                 plan.faults.append(fault.kind)
                 break
-        return plan
+        return plan if sky is None else sky.overrule(plan, ctx)

@@ -32,6 +32,8 @@ class LedgerRow:
     in_flight: int
     retry_count: int | None
     api_key: str | None
+    tick: int = 0
+    phase: str = "clear"
     fault: str = "none"
     delay_ms: float = 0.0
     status: int | None = None

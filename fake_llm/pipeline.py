@@ -126,12 +126,13 @@ class Pipeline:
         client = read_client(request.scope)
         ctx = RequestContext(wire.provider, parsed.model.name, wire.read_prompt(parsed), parsed.stream,
                              parsed.turn, will_call_tools(parsed.turn))
-        fate = self.state.decide(body, ctx, client.api_key, len(parsed.text) // 4)
+        fate = self.state.decide(body, ctx, client.api_key, len(parsed.text) // 4, arrived)
         row = self.state.ledger.open(
             received_at=arrived, provider=wire.provider, model=ctx.model, task=ctx.task,
             paper_ids=ctx.prompt.paper_ids, fingerprint=fate.fingerprint, attempt=fate.attempt,
             stream=parsed.stream, retry_count=client.retry_count, api_key=client.api_key[:12],
-            fault=fate.plan.fault_label, delay_ms=round(fate.plan.delay_s * 1000, 3))
+            fault=fate.plan.fault_label, delay_ms=round(fate.plan.delay_s * 1000, 3),
+            tick=fate.sky.tick, phase=fate.sky.label)
         answer = build_answer(wire, ctx, parsed, fate.plan, fate.rng)
         release = fate.admission.release if fate.admission is not None else None
         exchange = Exchange(wire, ctx, parsed, fate.plan, row, self.state.ledger, answer,
@@ -140,7 +141,8 @@ class Pipeline:
 
     def _headers(self, wire: Wire, fate: Fate, row_id: int) -> dict[str, str]:
         headers = {} if self.state.grading else {"x-fake-llm-attempt": str(fate.attempt),
-                                                 "x-fake-llm-fingerprint": fate.fingerprint}
+                                                 "x-fake-llm-fingerprint": fate.fingerprint,
+                                                 "x-fake-llm-phase": fate.sky.label}
         if fate.admission is not None:
             headers.update(fate.admission.headers)
         if not self.state.grading:

@@ -3,8 +3,11 @@
 A profile has a ``[latency]`` table (the latency every request meets), ``[stream]``,
 ``[rate_limit]``, and ``[faults.<kind>]`` tables holding a ``probability`` and that fault's
 parameters. ``[providers.<provider>]`` and ``[models.<model>]`` hold the same tables and override
-the base for one provider or one model (model over provider over base). Any knob can be set from
-the command line as ``--set dotted.key=value``.
+the base for one provider or one model (model over provider over base). ``[weather]`` schedules
+phases on the weather clock (:mod:`fake_llm.weather`): ``cycle_ticks`` and a list
+``[[weather.phases]]`` of tables, each a ``kind`` and its knobs; it is not overridden per provider
+or model (a phase names its own target). Any knob can be set from the command line as
+``--set dotted.key=value``.
 
 Every error names the profile's file, the dotted key and what is allowed.
 """
@@ -24,11 +27,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fake_llm.faults import Fault, fault_kinds
 from fake_llm.faults.timing import Latency
 from fake_llm.pricing import MODELS, PROVIDERS, ModelInfo
+from fake_llm.weather import Phase, WeatherKnobs, phase_kinds
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 LEVELS = ("calm", "realistic", "stormy", "hurricane")
 _SECTIONS = ("latency", "stream", "rate_limit", "faults")
-_TOP_LEVEL = ("description", *_SECTIONS, "providers", "models")
+_TOP_LEVEL = ("description", *_SECTIONS, "providers", "models", "weather")
+_WEATHER_KEYS = ("cycle_ticks", "phases")
+DEFAULT_CYCLE_TICKS = 100
+MAX_CYCLE_TICKS = 1_000_000
 
 
 class ProfileError(ValueError):
@@ -73,6 +80,7 @@ class Profile:
     source: str
     raw: dict[str, Any]
     digest: str = ""
+    weather: WeatherKnobs = field(default_factory=WeatherKnobs)
     _knobs: dict[str, Knobs] = field(default_factory=dict, repr=False)
 
     def knobs(self, model: str) -> Knobs:
@@ -167,6 +175,53 @@ def _resolve(source: str, raw: dict[str, Any], model: ModelInfo) -> Knobs:
         raise
 
 
+def _build_phase(source: str, key: str, table: Any, cycle_ticks: int) -> Phase:
+    if not isinstance(table, dict):
+        raise _fail(source, key, f"must be a table, got {table!r}")
+    kinds = phase_kinds()
+    params = dict(table)
+    kind = params.pop("kind", None)
+    if kind not in kinds:
+        raise _fail(source, f"{key}.kind", f"unknown phase kind {kind!r}; allowed: {_allowed(kinds)}")
+    cls = kinds[kind]
+    try:
+        phase: Phase = cls(**params)
+    except ValidationError as error:
+        first = error.errors()[0]
+        if first["loc"]:
+            where, problem = _validation_problem(error, cls.model_fields)
+            raise _fail(source, f"{key}.{where}", f"{problem} (phase kind {kind})") from None
+        problem = first["msg"].removeprefix("Value error, ")
+        raise _fail(source, key, f"{problem} (phase kind {kind})") from None
+    except TypeError as error:
+        raise _fail(source, key, str(error)) from None
+    end = (phase.start_tick or 0) + phase.length_ticks
+    if end > cycle_ticks:
+        raise _fail(source, key, f"start_tick + length_ticks is {end}; the phase must fit in "
+                                 f"weather.cycle_ticks ({cycle_ticks})")
+    return phase
+
+
+def _build_weather(source: str, table: Any) -> WeatherKnobs:
+    if not isinstance(table, dict):
+        raise _fail(source, "weather", f"must be a table, got {table!r}")
+    for key in table:
+        if key not in _WEATHER_KEYS:
+            raise _fail(source, f"weather.{key}", f"unknown knob; allowed: {_allowed(_WEATHER_KEYS)}")
+    cycle_ticks = table.get("cycle_ticks", DEFAULT_CYCLE_TICKS)
+    if isinstance(cycle_ticks, bool) or not isinstance(cycle_ticks, int) or not (
+            1 <= cycle_ticks <= MAX_CYCLE_TICKS):
+        raise _fail(source, "weather.cycle_ticks",
+                    f"must be a whole number from 1 to {MAX_CYCLE_TICKS}, got {cycle_ticks!r}")
+    phases = table.get("phases", [])
+    if not isinstance(phases, list):
+        raise _fail(source, "weather.phases", "must be a list of tables ([[weather.phases]])")
+    built = tuple(_build_phase(source, f"weather.phases[{i}]", phase, cycle_ticks)
+                  for i, phase in enumerate(phases))
+    canonical = json.dumps(table, sort_keys=True, separators=(",", ":"), default=str)
+    return WeatherKnobs(cycle_ticks, built, hashlib.sha256(canonical.encode()).hexdigest()[:16])
+
+
 def _check_shape(source: str, raw: dict[str, Any]) -> None:
     for key in raw:
         if key not in _TOP_LEVEL:
@@ -191,7 +246,8 @@ def build_profile(name: str, source: str, raw: dict[str, Any]) -> Profile:
     if not isinstance(raw, dict):
         raise ProfileError(f"{source}: the profile must be a table of knobs")
     _check_shape(source, raw)
-    profile = Profile(name=name, source=source, raw=copy.deepcopy(raw))
+    profile = Profile(name=name, source=source, raw=copy.deepcopy(raw),
+                      weather=_build_weather(source, raw.get("weather", {})))
     for model in MODELS.values():
         profile._knobs[model.name] = _resolve(source, raw, model)
     canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)

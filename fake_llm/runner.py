@@ -22,6 +22,7 @@ from fake_llm.connection import ConnectionLimits, abortable
 from fake_llm.ledger import DEFAULT_CAPACITY
 from fake_llm.profiles import load_profile
 from fake_llm.state import ChaosState
+from fake_llm.weather import ClockMode
 
 _STARTUP_LIMIT_S = 30.0
 
@@ -60,10 +61,11 @@ def uvicorn_config(state: ChaosState, host: str, port: int, log_level: str = "wa
 
 def make_state(profile: str = "calm", seed: int = 0, settings: dict[str, Any] | None = None,
                ledger_capacity: int = DEFAULT_CAPACITY, admin_open: bool = False,
-               admin_token: str | None = None, grading: bool = False) -> ChaosState:
+               admin_token: str | None = None, grading: bool = False,
+               clock: ClockMode | None = None) -> ChaosState:
     """Server state from a level name or profile path; raises ProfileError on a bad profile."""
     return ChaosState(load_profile(profile, settings), seed, ledger_capacity, admin_open, admin_token,
-                      grading)
+                      grading, clock)
 
 
 class Admin:
@@ -117,6 +119,22 @@ class Admin:
         result: dict[str, Any] = self._ok(self._http.put("/profile", json=body))
         return result
 
+    def weather(self, from_tick: int | None = None, to_tick: int | None = None) -> dict[str, Any]:
+        """The weather clock (``mode``, ``tick``), the current ``phase`` and the ``schedule``: the
+        stretches of unchanging phases over ``[from_tick, to_tick)`` (default: this cycle and the
+        next)."""
+        params = {k: v for k, v in (("from_tick", from_tick), ("to_tick", to_tick)) if v is not None}
+        result: dict[str, Any] = self._ok(self._http.get("/weather", params=params))
+        return result
+
+    def set_clock(self, tick: int | None = None, *, advance: int | None = None,
+                  mode: str | None = None) -> dict[str, Any]:
+        """Move the weather clock to ``tick`` or on by ``advance`` (the clock is then driven by
+        this API alone), or set its ``mode`` (``requests`` or ``driven``); returns the weather."""
+        body = {k: v for k, v in (("tick", tick), ("advance", advance), ("mode", mode)) if v is not None}
+        result: dict[str, Any] = self._ok(self._http.post("/clock", json=body))
+        return result
+
     def close(self) -> None:
         self._http.close()
 
@@ -132,15 +150,17 @@ class FakeLLM:
     With ``grading=True`` nothing tells the app which fault it met or that it is graded: no
     ``x-fake-llm-*`` response headers, and ``GET /health`` is ``{"status": "ok"}`` alone; the
     ledger still records everything. ``limits`` bounds slow and idle connections
-    (:class:`fake_llm.connection.ConnectionLimits`; tests set them small).
+    (:class:`fake_llm.connection.ConnectionLimits`; tests set them small). ``clock`` says who
+    moves the weather clock: ``requests`` (each model request moves it one tick) or ``driven``
+    (only ``admin.set_clock``); default ``driven`` in grading mode, else ``requests``.
     """
 
     def __init__(self, profile: str = "calm", seed: int = 0, settings: dict[str, Any] | None = None,
                  host: str = "127.0.0.1", ledger_capacity: int = DEFAULT_CAPACITY,
                  admin_token: str | None = None, grading: bool = False,
-                 limits: ConnectionLimits | None = None) -> None:
+                 limits: ConnectionLimits | None = None, clock: ClockMode | None = None) -> None:
         self.state = make_state(profile, seed, settings, ledger_capacity, admin_token=admin_token,
-                                grading=grading)
+                                grading=grading, clock=clock)
         self._server = uvicorn.Server(uvicorn_config(self.state, host, 0, limits=limits))
         self._thread = threading.Thread(target=self._server.run, name="fake-llm", daemon=True)
         self.host = host

@@ -14,12 +14,14 @@ Every outcome is one of four verdicts:
   stream, or no answer within the deadline plus a margin.
 
 :func:`soak_requests` makes a deterministic mix of requests from a seed; :func:`run_soak` sends
-them, a few at a time, and classifies each response with :func:`classify`. Nothing here imports
-the candidate's code; the answers are judged against the fake LLM's corpus by :mod:`graders.judge`,
-the judge the checks use too, and the deadlines are the briefs' own (the exercises' contracts).
-The answers are read with the checks' client (:mod:`graders.harness.inner.client`): within size
-caps and total deadlines, decoded safely, so whatever the app sends is an outcome, never an
-exception of the grader's.
+them, a few at a time, and classifies each response with :func:`classify`. Given the fake LLM's
+admin API, :func:`run_soak` also drives the level's weather clock through one whole cycle (see
+:func:`weather_legs`), so a soak at a stormy level meets its outage of the primary. Nothing here
+imports the candidate's code; the answers are judged against the fake LLM's corpus by
+:mod:`graders.judge`, the judge the checks use too, and the deadlines are the briefs' own (the
+exercises' contracts). The answers are read with the checks' client
+(:mod:`graders.harness.inner.client`): within size caps and total deadlines, decoded safely, so
+whatever the app sends is an outcome, never an exception of the grader's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fake_llm.corpus import CORPUS_SIZE, get_paper
 from graders.clauses import load_contracts
@@ -56,11 +58,23 @@ KINDS = ("summary", "extraction", "answer", "batch", "stream")
 PATHS = {"summary": "/summaries", "extraction": "/extractions", "answer": "/answers",
          "batch": "/summaries/batch", "stream": "/summaries/stream"}
 # How many requests, and the least share that must be correct, per level. The floors sit well
-# below what a sound solution gets, so that a verdict does not flip from run to run.
+# below what a sound solution gets, so that a verdict does not flip from run to run; at stormy and
+# hurricane the weather's outage of the primary makes most of its requests honest errors by
+# contract (the reference: 75-88% correct at stormy, 44-62% at hurricane, seeds 0-2).
 SIZES = {"calm": 30, "realistic": 80, "stormy": 120, "hurricane": 120}
-FLOORS = {"calm": 0.95, "realistic": 0.80, "stormy": 0.65, "hurricane": 0.50}
+FLOORS = {"calm": 0.95, "realistic": 0.80, "stormy": 0.60, "hurricane": 0.30}
 DEFAULT_SIZE, DEFAULT_FLOOR = 80, 0.50
 CONCURRENCY = 8
+# The weather phases in which a provider refuses calls, and how long the soak lets pass after one
+# before its next leg: an outage's end is not followed by a flood of requests within the same
+# second, and an app's circuit breaker (the fallback brief's cooldown is 2 s) gets to probe.
+REFUSING_PHASES = ("outage", "rate_limit_storm")
+CLEARING_S = 3.0
+# Under weather in which a provider refuses calls, requests arrive at most one per PACE_S, as
+# users do, whatever the app answers: an app that fails fast does not rush the soak through an
+# outage's aftermath in a fraction of a second (a time-based breaker would then see the whole rest
+# of the soak). Without such weather the soak goes as fast as the app answers.
+PACE_S = 0.2
 
 # The briefs' numbers: a request's deadline (the deadlines brief), a batch's (the batch brief),
 # a stream's first event and longest silence (the streaming brief).
@@ -114,12 +128,31 @@ class Outcome:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """Consecutive soak requests under the same weather: ``requests[first:stop]``, sent while the
+    fake's weather clock stands at ``tick`` (whose phase is ``phase``, made of phases of these
+    ``kinds``)."""
+
+    tick: int
+    phase: str
+    first: int
+    stop: int
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def refuses(self) -> bool:
+        """Whether the provider refuses calls in this leg (an outage or a rate-limit storm)."""
+        return any(kind in REFUSING_PHASES for kind in self.kinds)
+
+
 @dataclass
 class SoakReport:
-    """Every outcome of a soak run, with counts per verdict."""
+    """Every outcome of a soak run, with counts per verdict, and the weather legs it went through."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     elapsed_s: float = 0.0
+    legs: list[Leg] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -277,15 +310,78 @@ def _stream_verdict(request: Mapping[str, Any], response: SoakResponse) -> tuple
     return _judged(summary_problem({"paper_id": paper_id, "summary": stream_text(pairs)}, paper_id))
 
 
+# --- the weather ---------------------------------------------------------------------------------
+
+class WeatherControl(Protocol):
+    """What the soak needs of the fake LLM's admin API (fake_llm.runner.Admin fits)."""
+
+    def weather(self, from_tick: int | None = None, to_tick: int | None = None) -> dict[str, Any]: ...
+
+    def set_clock(self, tick: int | None = None, *, advance: int | None = None,
+                  mode: str | None = None) -> dict[str, Any]: ...
+
+
+def weather_legs(n: int, weather: Mapping[str, Any]) -> list[Leg]:
+    """The legs of a soak of ``n`` requests through one weather cycle.
+
+    Request ``i`` belongs at tick ``i * cycle_ticks // n`` of the first cycle, so the soak walks
+    the whole cycle whatever its size and meets every phase the level schedules, each on its
+    share of the requests. ``weather`` is the fake's ``GET /_chaos/weather`` over that cycle.
+    Consecutive requests under the same phase make one leg.
+    """
+    cycle = int(weather["cycle_ticks"])
+    segments = [(int(s["start_tick"]), int(s["end_tick"]), str(s["phase"]),
+                 tuple(str(p["kind"]) for p in s["phases"])) for s in weather["schedule"]]
+    legs: list[Leg] = []
+    for index in range(n):
+        tick = index * cycle // n
+        _, _, phase, kinds = next(s for s in segments if s[0] <= tick < s[1])
+        if legs and legs[-1].phase == phase:
+            legs[-1] = Leg(legs[-1].tick, phase, legs[-1].first, index + 1, kinds)
+        else:
+            legs.append(Leg(tick, phase, index, index + 1, kinds))
+    return legs
+
+
 # --- running -------------------------------------------------------------------------------------
 
-def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = CONCURRENCY) -> SoakReport:
-    """Send every request, ``concurrency`` at a time, and classify each response."""
+def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = CONCURRENCY,
+             weather: WeatherControl | None = None) -> SoakReport:
+    """Send every request, ``concurrency`` at a time, and classify each response.
+
+    With ``weather`` (the fake's admin API), the requests go leg by leg (:func:`weather_legs`):
+    before a leg the fake's clock is set to the leg's tick, and the next leg waits until every
+    request of this one has its answer. So every model call the app makes for a request meets the
+    phase of that request's leg, however the calls interleave: the same app meets the same
+    weather on every run. When some leg's provider refuses calls (an outage, a storm), requests
+    are sent at most one per ``PACE_S``, and after such a leg the weather clears for
+    ``CLEARING_S`` before the next one.
+    """
     started = time.monotonic()
     client = AppClient(base_url)
+    legs = [Leg(0, "", 0, len(requests))]
+    if weather is not None:
+        cycle = int(weather.weather()["cycle_ticks"])
+        legs = weather_legs(len(requests), weather.weather(0, cycle))
+    pace_s = PACE_S if any(leg.refuses for leg in legs) else 0.0
+    responses: list[SoakResponse] = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        responses = list(pool.map(lambda r: send(client, r), requests))
-    report = SoakReport(elapsed_s=time.monotonic() - started)
+        for index, leg in enumerate(legs):
+            if weather is not None:
+                weather.set_clock(leg.tick)
+                if index and legs[index - 1].refuses:
+                    time.sleep(CLEARING_S)
+            leg_started = time.monotonic()
+
+            def paced(request: SoakRequest, leg: Leg = leg, pace_s: float = pace_s,
+                      leg_started: float = leg_started) -> SoakResponse:
+                wait_s = leg_started + (request.index - leg.first) * pace_s - time.monotonic()
+                if wait_s > 0:
+                    time.sleep(wait_s)
+                return send(client, request)
+
+            responses.extend(pool.map(paced, requests[leg.first:leg.stop]))
+    report = SoakReport(elapsed_s=time.monotonic() - started, legs=legs if weather is not None else [])
     for request, response in zip(requests, responses, strict=True):
         verdict, reason = explain(request.kind, request.body, response)
         report.outcomes.append(Outcome(request, response, verdict, reason))

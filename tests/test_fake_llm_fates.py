@@ -1,4 +1,8 @@
-"""Under stormy, fates depend only on (seed, profile, fingerprint, attempt): not on order or overlap."""
+"""Under stormy, fates depend only on (seed, profile, fingerprint, attempt): not on order or overlap.
+
+The weather clock stands still (driven, as in a grading): with the clock moved by each request,
+concurrent requests meet the weather's phases in their order of arrival (docs/fake-llm.md).
+"""
 
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ def send(base_url: str, item: tuple[str, dict]) -> None:
 
 
 def fates(seed: int, items: list, parallel: int) -> dict[tuple[str, int], tuple[str, float]]:
-    with FakeLLM(profile="stormy", seed=seed) as fake:
+    with FakeLLM(profile="stormy", seed=seed, clock="driven") as fake:
         if parallel == 1:
             for item in items:
                 send(fake.base_url, item)

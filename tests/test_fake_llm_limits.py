@@ -176,7 +176,7 @@ def test_outside_grading_the_headers_and_health_stay(fake, path):
     response = exchange(fake, path, "http_error", stream=False)
     assert response.headers["x-fake-llm-fault"] == "http_error"
     assert set(fake_headers(response)) == {"x-fake-llm-fault", "x-fake-llm-attempt",
-                                           "x-fake-llm-fingerprint"}
+                                           "x-fake-llm-fingerprint", "x-fake-llm-phase"}
     health = httpx.get(fake.base_url + "/health").json()
     assert health["status"] == "ok" and health["profile"] == "calm" and "seed" in health
 

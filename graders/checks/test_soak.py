@@ -1,4 +1,5 @@
-"""The soak: mixed user requests under the session's level, with the level's own random faults.
+"""The soak: mixed user requests under the session's level, with the level's own random faults
+and its weather (latency regimes, outages, rate-limit storms), one whole weather cycle of it.
 
 Every request ends correct, as an honest typed error, silently wrong, or as a server error (see
 graders/soak.py). The check passes when nothing was silently wrong, nothing was a server error,
@@ -30,15 +31,19 @@ from graders.soak import (
                 "streaming.done-only-complete", "batch.ok-only-with-summary"))
 def test_mixed_requests_under_the_levels_weather(app, fake, evidence, level, seed):
     """Mixed summaries, extractions, answers, batches and streams (30 to 120 by level, 8 at a
-    time) under the level's own faults: none silently wrong, none a server error, and at least the
-    level's share correct."""
+    time) under the level's own faults and one cycle of its weather: none silently wrong, none a
+    server error, and at least the level's share correct."""
     size, floor = SIZES.get(level, DEFAULT_SIZE), FLOORS.get(level, DEFAULT_FLOOR)
     fake.admin.clear_script()
     requests = soak_requests(size, seed)
     kinds = Counter(request.kind for request in requests)
     evidence.injected(f"the {level} level's own random faults (no script); {size} requests, "
                       f"{CONCURRENCY} at a time: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
-    report = run_soak(app.base_url, requests, CONCURRENCY)
+    report = run_soak(app.base_url, requests, CONCURRENCY, weather=fake.admin)
+    for leg in report.legs:
+        met = Counter(outcome.verdict for outcome in report.outcomes[leg.first:leg.stop])
+        evidence.observed(f"weather: requests {leg.first}-{leg.stop - 1} under {leg.phase}: "
+                          + ", ".join(f"{met[v]} {v}" for v in (CORRECT, HONEST, WRONG, SERVER) if met[v]))
     rows = evidence.ledger()
     faults = Counter(f for row in rows for f in str(row.get("fault") or "none").split("+"))
     counts = report.counts
