@@ -4,8 +4,9 @@ for the input probes (tests/input_probes.py).
 The agent offers two tools, ``search_papers(query)`` and ``fetch_paper(paper_id)``. A probe sends
 one step of a review: the first (the question alone: the model searches), the one after a search
 whose result listed :data:`LISTED` (the model fetches them), or every step from there to the
-model's answer, each call answered as the brief's app answers it (:func:`result_of`: a well-formed
-fetch gets the paper, any other call is not run). Pure functions on JSON; no HTTP here.
+model's answer, each call answered by :func:`result_of` as the brief's app answers a call it runs or
+refuses (a well-formed fetch gets the paper, a malformed call is not run; repeats are not tracked).
+Pure functions on JSON; no HTTP here.
 """
 
 from __future__ import annotations

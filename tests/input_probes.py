@@ -191,9 +191,9 @@ def exchange(fake: FakeLLM, wire: str, task: str, stream: bool, read_s: float = 
 
 
 def _review(fake: FakeLLM, wire: str, read_s: float) -> Raw:
-    """The review's steps from its search on, each call answered as the brief's app answers it,
-    until the model answers in text (at most :data:`AGENT_STEPS`): the last step's response, with
-    the papers the review fetched."""
+    """The review's steps from its search on, until the model answers in text (at most
+    :data:`AGENT_STEPS`), each call answered by :func:`agent.result_of` (a well-formed call run, any
+    other not): the last step's response, with the papers the review fetched."""
     messages = agent.opening(wire, after_search=True)
     fetched: list[str] = []
     for _ in range(AGENT_STEPS):
@@ -386,6 +386,8 @@ DRIFTS = {
     "other-paper": _drift("other_paper", lambda d: d.get("paper_id") not in (PAPER, None),
                           "extraction of another paper"),
 }
+
+
 def _calls(ok: Callable[[list[Call]], bool], wanted: str) -> See:
     """A whole plain reply whose tool calls (some) are ``ok``."""
     def see(raw: Raw) -> str | None:
