@@ -2,8 +2,10 @@
 produce it and what the raw HTTP response must then show (tests/test_input_coverage.py).
 
 An entry is a name (``reset``, ``json_fences``, ``stream:stop-without-done``,
-``schema_drift:string-number``) or an error status with optional header modifiers
-(``http_error:503``, ``http_error:429+retry-after``, ``http_error:400+should-retry:true``).
+``schema_drift:string-number``, ``tool_args_schema:extra-key``) or an error status with optional
+header modifiers (``http_error:503``, ``http_error:429+retry-after``,
+``http_error:400+should-retry:true``). The tool-call inputs (``tool_*``, ``tools:*``) are steps of
+the review agent's conversation (tests/agent_conversation.py): the model's calls, or its answer.
 :func:`probe` turns a name into a :class:`Probe`; :func:`exchange` sends one request and reads the
 response raw (the status, the headers, the body bytes, where the connection broke), so that a
 probe judges what a client really receives, on either wire format.
@@ -23,6 +25,8 @@ import httpx
 from fake_llm.corpus import get_paper
 from fake_llm.runner import FakeLLM
 from graders.clauses import WIRES
+from tests import agent_conversation as agent
+from tests.agent_conversation import Call
 
 PAPER = "P0019"  # its sample size is over 1,000, so it can be written with a separator
 SOURCES = ("P0042", "P0043")  # the sources of an answer
@@ -34,6 +38,8 @@ PROMPTS = {
               + "\n".join(f"[{n}] {pid}: a trial" for n, pid in enumerate(SOURCES, start=1))
               + "\nQuestion: what did these trials find?",
 }
+AGENT_TASKS = ("agent:search", "agent:fetch", "agent:answer")  # see exchange()
+AGENT_STEPS = 4  # the most steps a probe's review takes from its search to an answer (it needs 2)
 READ_LIMIT_S = 10.0  # a cap against a hang of the test itself; a healthy exchange takes ms
 HANG_READ_S = 0.5  # how long the client waits on a hanging fake before it calls it a hang
 ANSWER_TEXT = "Trials agree [1]  and disagree [12].\nSee also [0] and [2]."
@@ -131,6 +137,7 @@ class Raw:
     head_s: float | None = None
     first_body_s: float | None = None
     end_s: float = 0.0
+    fetched: tuple[str, ...] = ()  # an agent:answer review: the papers its well-formed fetches got
 
     def json(self) -> Any:
         try:
@@ -151,6 +158,10 @@ class Raw:
         reason = body.get("stop_reason")
         return text, _OPENAI_REASON.get(reason, reason), reason == "refusal"
 
+    def calls(self) -> list[Call]:
+        """A plain reply's tool calls, in order (none for a text answer)."""
+        return agent.calls_of(self.wire, self.json())
+
     def usage_names(self) -> set[str]:
         body = self.json()
         usage = body.get("usage") if isinstance(body, dict) else None
@@ -161,9 +172,48 @@ class Raw:
 
 
 def exchange(fake: FakeLLM, wire: str, task: str, stream: bool, read_s: float = READ_LIMIT_S) -> Raw:
-    """One request of ``task`` to the fake on ``wire``, read raw, whatever happens to it."""
-    body: dict[str, Any] = {"model": MODELS[wire], "stream": stream,
-                            "messages": [{"role": "user", "content": PROMPTS[task]}]}
+    """One request of ``task`` to the fake on ``wire``, read raw, whatever happens to it.
+
+    ``task`` is a prompt of :data:`PROMPTS`, or a step of the review agent (plain only):
+    ``agent:search`` the question with the agent's tools (the model searches), ``agent:fetch`` the
+    step after a search listed two papers (the model fetches them), ``agent:answer`` every step from
+    there to the model's answer (:func:`_review`)."""
+    if task in AGENT_TASKS and stream:
+        raise ValueError(f"task {task!r}: the agent's steps are plain requests, not streams")
+    if task == "agent:answer":
+        return _review(fake, wire, read_s)
+    if task in AGENT_TASKS:
+        return _send(fake, wire, agent.opening(wire, after_search=task == "agent:fetch"), False, read_s,
+                     with_tools=True)
+    if task not in PROMPTS:
+        raise ValueError(f"unknown task {task!r}: one of {', '.join([*PROMPTS, *AGENT_TASKS])}")
+    return _send(fake, wire, [{"role": "user", "content": PROMPTS[task]}], stream, read_s)
+
+
+def _review(fake: FakeLLM, wire: str, read_s: float) -> Raw:
+    """The review's steps from its search on, until the model answers in text (at most
+    :data:`AGENT_STEPS`), each call answered by :func:`agent.result_of` (a well-formed call run, any
+    other not): the last step's response, with the papers the review fetched."""
+    messages = agent.opening(wire, after_search=True)
+    fetched: list[str] = []
+    for _ in range(AGENT_STEPS):
+        raw = _send(fake, wire, messages, False, read_s, with_tools=True)
+        calls = raw.calls()
+        if raw.status != 200 or raw.broken or not calls:
+            break
+        answered = [agent.result_of(call) for call in calls]
+        fetched += [paper_id for _, paper_id in answered if paper_id is not None]
+        messages = [*messages, *agent.turn(wire, calls, [text for text, _ in answered])]
+    raw.fetched = tuple(dict.fromkeys(fetched))
+    return raw
+
+
+def _send(fake: FakeLLM, wire: str, messages: list[dict[str, Any]], stream: bool, read_s: float,
+          with_tools: bool = False) -> Raw:
+    """POST ``messages`` (with the agent's tools if ``with_tools``) and read the response raw."""
+    body: dict[str, Any] = {"model": MODELS[wire], "stream": stream, "messages": messages}
+    if with_tools:
+        body["tools"] = agent.tools(wire)
     if wire == "openai":
         url = f"{fake.openai_base_url}/chat/completions"
         if stream:
@@ -336,6 +386,50 @@ DRIFTS = {
     "other-paper": _drift("other_paper", lambda d: d.get("paper_id") not in (PAPER, None),
                           "extraction of another paper"),
 }
+
+
+def _calls(ok: Callable[[list[Call]], bool], wanted: str) -> See:
+    """A whole plain reply whose tool calls (some) are ``ok``."""
+    def see(raw: Raw) -> str | None:
+        if raw.status != 200 or raw.broken:
+            return f"no whole reply to look at: status {raw.status}, broken: {raw.broken}"
+        calls = raw.calls()
+        if calls and ok(calls):
+            return None
+        return f"no {wanted}: calls {[(call.name, call.arguments) for call in calls]}"
+    return see
+
+
+def _first_args(ok: Callable[[str, dict[str, Any]], bool], wanted: str) -> See:
+    """A first call to an offered tool whose arguments are a JSON object, ``ok`` given the tool's
+    one parameter."""
+    def first(calls: list[Call]) -> bool:
+        args, param = calls[0].parsed(), agent.PARAMS.get(calls[0].name)
+        return isinstance(args, dict) and param is not None and ok(param, args)
+    return _calls(first, wanted)
+
+
+def _same_call(calls: list[Call], made: Call) -> bool:
+    """The first of ``calls`` repeats ``made`` (same tool, same arguments) under a new id."""
+    first = calls[0]
+    return first.name == made.name and first.parsed() == made.parsed() and first.call_id != made.call_id
+
+
+def _answer(ok: Callable[[str, tuple[str, ...]], bool], wanted: str) -> See:
+    """A review's final step: a whole plain answer, no call, whose (text, papers the review
+    fetched) is ``ok``."""
+    def see(raw: Raw) -> str | None:
+        if raw.status != 200 or raw.broken or raw.calls():
+            return (f"no answer to look at: status {raw.status}, broken: {raw.broken}, "
+                    f"{len(raw.calls())} call(s)")
+        text, _, _ = raw.plain()
+        if ok(text or "", raw.fetched):
+            return None
+        return f"no {wanted}: fetched {list(raw.fetched)}, text {(text or '')[:120]!r}"
+    return see
+
+
+SEARCH_STEP = {"task": "agent:search"}
 A_STREAM = {"task": "summary", "stream": True}
 TIMED = {"control": False}  # a timing input: no control run (a healthy exchange's speed is the machine's)
 
@@ -389,6 +483,31 @@ STATIC: dict[str, Probe] = {
         task="answer"),
     "answer_text": Probe(_fault("answer_text", text=ANSWER_TEXT), _plain(
         lambda text, *_: text == ANSWER_TEXT, "exact answer text"), task="answer"),
+    # the review agent's steps: the model's tool calls, and its answer
+    "tool_args_not_json": Probe(_fault("tool_args_not_json"), _calls(
+        lambda calls: calls[0].name in agent.PARAMS and not _parses(calls[0].arguments),
+        "call whose arguments are not JSON"), **SEARCH_STEP, wires=("openai",)),  # Anthropic: streams only
+    "tool_args_schema:missing-key": Probe(_fault("tool_args_schema", variant="missing_key"), _first_args(
+        lambda param, args: param not in args, "call missing its argument"), **SEARCH_STEP),
+    "tool_args_schema:wrong-type": Probe(_fault("tool_args_schema", variant="wrong_type"), _first_args(
+        lambda param, args: param in args and not isinstance(args[param], str), "non-string argument"),
+        **SEARCH_STEP),
+    "tool_args_schema:extra-key": Probe(_fault("tool_args_schema", variant="extra_key"), _first_args(
+        lambda param, args: bool(set(args) - {param}), "argument the schema lacks"), **SEARCH_STEP),
+    "tool_unknown_name": Probe(_fault("tool_unknown_name"), _calls(
+        lambda calls: calls[0].name not in agent.PARAMS, "call of a tool never offered"), **SEARCH_STEP),
+    "tool_parallel_calls": Probe(_fault("tool_parallel_calls", copies=2), _calls(
+        lambda calls: len(calls) == 2 and len({(c.name, c.arguments) for c in calls}) == 1
+        and len({c.call_id for c in calls}) == 2 and agent.malformed(calls[0]) is None,
+        "two copies of one call in one reply"), **SEARCH_STEP),
+    "tool_loop": Probe(_fault("tool_loop"), _calls(
+        lambda calls: len(calls) == 1 and _same_call(calls, agent.SEARCH_CALL),
+        "repeat of the search already made"), task="agent:fetch"),
+    "tools:marker-not-fetched": Probe(_fault("tool_args_schema", variant="extra_key"), _answer(
+        lambda text, fetched: any(pid not in fetched for pid in re.findall(r"\[(P\d{4})\]", text)),
+        "marker to a paper the review never fetched"), task="agent:answer"),
+    "tools:empty-answer": Probe(_fault("empty_content"), _answer(
+        lambda text, fetched: text == "", "empty final answer"), task="agent:answer"),
     # streams (of a summary)
     "slow_first_token": Probe(_fault("slow_first_token", delay_ms=300), _all(
         _whole_ending(["stop"], True, "whole stream"),

@@ -24,7 +24,7 @@ import pytest
 
 from fake_llm.runner import FakeLLM
 from graders.clauses import WIRES, Clause, load_clauses
-from tests.input_probes import exchange, probe
+from tests.input_probes import exchange, probe, vocabulary
 
 # --- which clause must name which input ----------------------------------------------------------
 
@@ -64,7 +64,8 @@ TRIGGERS = (
     _trigger("a dropped connection", r"connection dropped|breaks after its 200",
              _one_of("stream:disconnect", "stream:break-before-text", "disconnect")),
     _trigger("an unreadable 200",
-             r"HTML page|unreadable body|not JSON|empty body|can't be read as a completion",
+             r"HTML page|unreadable body|(?<!arguments that are )not JSON|empty body|"
+             r"can't be read as a completion",
              _one_of("empty_body", "wrong_content_type")),
     _trigger("a code fence", r"code fence", _one_of("json_fences")),
     _trigger("prose around JSON", r"prose before or after", _one_of("json_prose_wrap")),
@@ -91,7 +92,8 @@ TRIGGERS = (
              _one_of("refusal", "stream:refusal")),
     _trigger("an empty reply", r"empty reply|empty or refused", _one_of("empty_content")),
     _trigger("a model that hangs or is slow",
-             r"\bhang|never answers|waiting for the model|\btime[sd]? ?out\b|\btimeout\b|\bslow|first byte",
+             r"\bhang|never answers|waiting for the (model|provider)|\btime[sd]? ?out\b|\btimeout\b|"
+             r"\bslow|first byte",
              _one_of(*TIMING)),
     _trigger("a silence mid-stream", r"goes quiet", _one_of("stall")),
     _trigger("an unparseable chunk", r"chunk that cannot be parsed", _one_of("stream:corrupt-chunk")),
@@ -99,7 +101,22 @@ TRIGGERS = (
     _trigger("no finish reason", r"without a finish reason",
              _one_of("stream:no-finish-reason", "stream:truncate")),
     _trigger("the end marker", r"\[DONE\]", _one_of("stream:stop-without-done")),
-    _trigger("citation markers", r"\bmarkers?\b", _one_of("answer_text", "bad_citation")),
+    _trigger("citation markers", r"\bmarkers?\b",
+             _one_of("answer_text", "bad_citation", "tools:marker-not-fetched")),
+    _trigger("an answer with no text", r"no text left", _one_of("tools:empty-answer", "empty_content")),
+    # the review agent's tool calls
+    _trigger("tool-call arguments that are not JSON", r"arguments that are not JSON",
+             _one_of("tool_args_not_json")),
+    _trigger("a missing argument", r"a missing or non-string|missing argument",
+             _one_of("tool_args_schema:missing-key")),
+    _trigger("an argument of the wrong type", r"non-string argument|or non-string",
+             _one_of("tool_args_schema:wrong-type")),
+    _trigger("an argument the schema lacks", r"unknown key", _one_of("tool_args_schema:extra-key")),
+    _trigger("a tool never offered", r"tool name the app did not offer|unknown tool",
+             _one_of("tool_unknown_name")),
+    _trigger("a repeated call", r"same tool with the same arguments|repeated calls?",
+             _one_of("tool_loop", "tool_parallel_calls")),
+    _trigger("a model that calls tools without end", r"still asks for a tool", _one_of("tool_loop")),
     _trigger("the providers' usage names", r"prompt_tokens|input_tokens", _one_of("usage", "stream:usage")),
 )
 
@@ -209,3 +226,39 @@ def test_an_unknown_input_or_a_wire_the_fake_lacks_is_reported() -> None:
     assert any("c.c: input 'http_error:503+sometimes': unknown modifier" in p for p in problems)
     with pytest.raises(ValueError, match="vocabulary is"):
         probe("schema_drift:made-up")
+
+
+def test_a_clause_naming_malformed_tool_calls_without_inputs_is_reported() -> None:
+    text = ("A malformed call is not run: arguments that are not JSON, arguments that break the tool's "
+            "schema (a missing or non-string `query`, or an unknown key), or a tool name the app did "
+            "not offer.")
+    bare = Clause("agent.x", "agent", text)
+    problems = coverage_problems({bare.id: bare})
+    for named in ("tool-call arguments that are not JSON", "a missing argument",
+                  "an argument of the wrong type", "an argument the schema lacks", "a tool never offered"):
+        assert any(f"names {named} (" in p for p in problems), (named, problems)
+    assert not any("an unreadable 200" in p for p in problems), "tool-call arguments are not a body"
+    listed = Clause(bare.id, "agent", text, ("tool_args_not_json", "tool_args_schema:missing-key",
+                                             "tool_args_schema:wrong-type", "tool_args_schema:extra-key",
+                                             "tool_unknown_name"), ("openai",))
+    assert coverage_problems({listed.id: listed}) == []
+
+
+SEARCH_STEP_INPUTS = [name for name in vocabulary() if name.startswith("tool_")
+                      and probe(name).task == "agent:search"]
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_each_tool_call_probe_sees_its_own_fault_and_no_other(fake: FakeLLM, wire: str) -> None:
+    """The first step of a review under each tool-call fault: each probe accepts the response to
+    its own fault and rejects every other's, so a probe names its input, not any broken call."""
+    assert len(SEARCH_STEP_INPUTS) >= 6
+    on_wire = [name for name in SEARCH_STEP_INPUTS if wire in probe(name).wires]
+    responses = {}
+    for name in on_wire:
+        fake.admin.reset()
+        fake.admin.script([{"faults": list(probe(name).faults), "times": 1}])
+        responses[name] = exchange(fake, wire, "agent:search", False)
+    for name in on_wire:
+        seen = {other for other, raw in responses.items() if probe(name).see(raw) is None}
+        assert seen == {name}, f"{name} on the {wire} wire accepts the responses to {sorted(seen)}"
