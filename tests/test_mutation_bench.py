@@ -243,3 +243,18 @@ def test_render_writes_an_earlier_run_s_report_again(tmp_path, capsys):
     assert "no readable run in" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--report", str(report)])  # --report without --render is a usage error
+
+
+def test_a_mutant_cosmic_ray_cannot_make_is_an_error_row_not_a_crash(monkeypatch):
+    import bench.mutation.run as run
+
+    def broken(mutant: Any, folder: Any) -> str:
+        raise AttributeError("'PythonNode' object has no attribute 'value'")
+
+    monkeypatch.setattr(run, "apply", broken)
+    mutant = Mutant(file="litreview/llm/http.py", operator="core/ExceptionReplacer", occurrence=0,
+                    line=104, scope="read_json", exercises=("retries",),
+                    key="litreview/llm/http.py::read_json::core/ExceptionReplacer#0")
+    row = run.grade_mutant(mutant, "realistic", 0)
+    assert row["outcome"] == "error" and row["killed_by"] == []
+    assert row["message"].startswith("cosmic-ray could not make this mutant: AttributeError")

@@ -91,7 +91,13 @@ def grade_mutant(mutant: Mutant, level: str, seed: int) -> dict[str, Any]:
     row: dict[str, Any] = {**asdict(mutant), "exercise": mutant.exercise}
     with tempfile.TemporaryDirectory(prefix="faultfirst-mutant-") as work:
         folder = prepare_solution("reference", mutant.exercises, level, Path(work) / "app")
-        row["diff"] = apply(mutant, folder)
+        try:
+            row["diff"] = apply(mutant, folder)
+        except Exception as error:  # cosmic-ray's own bug (e.g. ExceptionReplacer on some tuples)
+            row["diff"], row["outcome"], row["killed_by"] = "", "error", []
+            row["message"] = f"cosmic-ray could not make this mutant: {type(error).__name__}: {error}"
+            row["duration_s"] = round(time.monotonic() - started, 1)
+            return row
         problem = compile_problem(folder / mutant.file)
         if problem:  # cosmic-ray can make invalid code (``*, stream`` as ``+, stream``): no app
             row["outcome"], row["killed_by"], row["message"] = "incompetent", [], problem
