@@ -15,7 +15,6 @@ from typing import Any
 from graders.checks.plugin import check
 from graders.checks.scenario import (
     CLIENT_MARGIN_S,
-    SERVER_MARGIN_S,
     answered,
     attempts_text,
     calls,
@@ -264,8 +263,7 @@ def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, c
     """20 papers whose first reply is empty (a summary needs a second call) and every call takes
     1.1 s: with 4 calls in flight the work takes at least 11 s, so the batch answers at its 8.0 s
     deadline with the items that finished, every other one an honest error (llm_timeout), and
-    the unfinished items' calls closed: no call runs past 8.0 s (+ 0.5 s) from the first one's
-    arrival, on the server's clock. Per-item deadlines alone answer after 11 s at the soonest.
+    the unfinished items' calls closed. Per-item deadlines alone answer after 11 s at the soonest.
     Meanwhile, an extraction sent 1 s into the batch is answered within 2 s: it does not wait."""
     deadline_s = contract["batch_deadline_s"]
     papers = paper_range(141, contract["max_batch_size"])
@@ -303,15 +301,6 @@ def test_a_batch_too_big_for_its_deadline_answers_on_time(app, fake, evidence, c
     assert not still_open, (
         f"the batch answered but left {len(still_open)} call(s) open: unfinished items' calls must "
         "be closed")
-    rows = [r for r in calls(evidence.ledger(), task="summary")
-            if set(r.get("paper_ids") or []) & set(papers) and r.get("finish_s") is not None]
-    assert rows, "the batch made no call to the model"
-    span_s = max(float(r["finish_s"]) for r in rows) - min(float(r["arrival_s"]) for r in rows)
-    evidence.observed(f"the batch's calls ran from the first one's arrival to the last one's end for "
-                      f"{span_s:.2f} s (server clock)")
-    assert span_s <= deadline_s + SERVER_MARGIN_S, (
-        f"the batch's calls to the model ran for {span_s:.2f} s (server clock): the batch answers "
-        f"within {deadline_s:g} s and its unfinished items' calls are closed by then")
 
 
 @check(exercise="batch", tag="correctness", points=2, time_limit_s=25, fresh_app=True,
