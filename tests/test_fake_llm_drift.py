@@ -88,6 +88,20 @@ def test_other_paper_is_the_next_papers_whole_extraction():
         assert drifted("other_paper", here) == truth(there)
 
 
+def test_extra_keys_keep_the_whole_extraction_and_add_every_json_type():
+    prompt = read_prompt(EXTRACT.format(BIG.paper_id))
+    ctx = RequestContext("openai", "sim-gpt-large", prompt, stream=False)
+    plan, rng = Plan(), random.Random(0)
+    make_fault({"kind": "schema_drift", "variant": "extra_keys"}).apply(plan, ctx, rng)
+    text = plan.rewrite(respond(prompt, rng), ctx, rng)
+    data = json.loads(text)
+    assert {k: v for k, v in data.items() if k in truth(BIG.paper_id)} == truth(BIG.paper_id)
+    extra = set(data) - set(truth(BIG.paper_id))
+    assert extra and all(k not in truth(BIG.paper_id) for k in extra)
+    for literal in ("true", "false", "null"):  # JSON's own words: not Python literals
+        assert f": {literal}" in text
+
+
 def test_an_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="variant"):
         make_fault({"kind": "schema_drift", "variant": "sideways"})

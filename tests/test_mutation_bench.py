@@ -165,15 +165,19 @@ def test_the_report_counts_each_exercise():
             _row("r2", "retries", "incompetent"),
             _row("r3", "retries", "survived"),
             _row("r4", "retries", "survived"),
+            _row("r5", "retries", "survived"),
             _row("c1", "citations", "killed", ("test_x",)),
             _row("c2", "citations", "error")]
     triage = {"r3": {"verdict": "equivalent", "reason": "same numbers"},
-              "r4": {"verdict": "needs-check", "note": "brief: 'jittered'"}}
+              "r4": {"verdict": "needs-check", "note": "brief: 'jittered'"},
+              "r5": {"verdict": "killed", "check": "test_backoff_is_jittered, made stronger"}}
     tallies = tally(rows, triage)
     assert list(tallies) == ["citations", "retries"]
     r = tallies["retries"]
-    assert (r.made, r.incompetent, r.equivalent, r.killed, r.survived, r.errors) == (4, 1, 1, 1, 1, 0)
-    assert r.kill_rate == pytest.approx(2 / 3)
+    assert (r.made, r.incompetent, r.equivalent, r.killed, r.survived, r.errors) == (5, 1, 1, 1, 2, 0)
+    assert r.killed_later == 1
+    assert r.kill_rate == pytest.approx(2 / 4)
+    assert r.kill_rate_now == pytest.approx(3 / 4)
     c = tallies["citations"]
     assert (c.made, c.killed, c.errors, c.kill_rate) == (2, 1, 1, 1.0)
     meta = {"command": "python -m bench.mutation --sample 2", "date": "2026-12-05 23:00 UTC",
@@ -183,8 +187,8 @@ def test_the_report_counts_each_exercise():
     assert text.startswith("# Mutation report: a sample, not the full run\n")
     assert render({**meta, "full": True}, rows, triage).startswith("# Mutation report\n")
     assert "`python -m bench.mutation --sample 2`" in text and "abc1234" in text
-    assert "| retries | 9 | 500 | 4 | 1 | 1 | 1 | 1 | 0 | 67% |" in text
-    assert "| citations | 0 | 40 | 2 | 0 | 0 | 1 | 0 | 1 | 100% |" in text
+    assert "| retries | 9 | 500 | 5 | 1 | 1 | 1 | 2 | 0 | 50% | 1 | 75% |" in text
+    assert "| citations | 0 | 40 | 2 | 0 | 0 | 1 | 0 | 1 | 100% | 0 | 100% |" in text
     assert "killed by `test_backoff_is_jittered`" in text
     assert "survived: needs-check: brief: 'jittered'" in text
     assert "`a = 2`" in text
@@ -219,3 +223,38 @@ def test_a_mutant_that_does_not_compile_is_found(tmp_path):
     good.write_text("def f(a, *, b):\n    return 1\n", encoding="utf-8")
     assert compile_problem(bad).startswith("the mutant does not compile")
     assert compile_problem(good) == ""
+
+
+def test_render_writes_an_earlier_run_s_report_again(tmp_path, capsys):
+    import json
+
+    from bench.mutation.run import main
+
+    meta = {"command": "python -m bench.mutation --sample 1", "date": "2026-12-06 02:00 UTC",
+            "commit": "abc1234", "level": "realistic", "seed": 0, "sampling": "a sample",
+            "mutants_available": {"retries": 5}, "in_annotations": {}}
+    rows = [_row("r1", "retries", "killed", ("test_backoff_is_jittered",))]
+    (tmp_path / "mutation.json").write_text(json.dumps({"meta": meta, "results": rows}), encoding="utf-8")
+    report = tmp_path / "elsewhere.md"
+    assert main(["--render", str(tmp_path), "--report", str(report)]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert "| retries | 0 | 5 | 1 | 0 | 0 | 1 | 0 | 0 | 100% | 0 | 100% |" in text
+    assert main(["--render", str(tmp_path / "nothing")]) == 2
+    assert "no readable run in" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--report", str(report)])  # --report without --render is a usage error
+
+
+def test_a_mutant_cosmic_ray_cannot_make_is_an_error_row_not_a_crash(monkeypatch):
+    import bench.mutation.run as run
+
+    def broken(mutant: Any, folder: Any) -> str:
+        raise AttributeError("'PythonNode' object has no attribute 'value'")
+
+    monkeypatch.setattr(run, "apply", broken)
+    mutant = Mutant(file="litreview/llm/http.py", operator="core/ExceptionReplacer", occurrence=0,
+                    line=104, scope="read_json", exercises=("retries",),
+                    key="litreview/llm/http.py::read_json::core/ExceptionReplacer#0")
+    row = run.grade_mutant(mutant, "realistic", 0)
+    assert row["outcome"] == "error" and row["killed_by"] == []
+    assert row["message"].startswith("cosmic-ray could not make this mutant: AttributeError")

@@ -8,8 +8,10 @@ the mutant's stable id (``file::scope::operator#k``, see :mod:`bench.mutation.ta
     reason = "why no behaviour the briefs state can tell it from the reference"
 
 ``needs-check`` takes a ``note`` instead of a reason: the brief sentence the mutant breaks and
-the check that should kill it; ``killed`` names the ``check`` that now kills it. Only
-``equivalent`` changes the counts: a surviving equivalent leaves the denominator.
+the check that should kill it; ``killed`` names the ``check`` that now kills it. A surviving
+equivalent leaves the denominator; a survivor triaged ``killed`` counts as survived in the run's
+kill rate and as killed in the rate *now* (with the checks written since: a regrade of just
+those mutants, ``--mutants``, confirms it).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Tally:
     killed: int = 0
     survived: int = 0
     errors: int = 0
+    killed_later: int = 0  # survivors that a check written since kills (triaged "killed")
 
     @property
     def judged(self) -> int:
@@ -72,6 +75,11 @@ class Tally:
         """Killed (incompetent included) over the non-equivalent mutants graded."""
         return (self.killed + self.incompetent) / self.judged if self.judged else None
 
+    @property
+    def kill_rate_now(self) -> float | None:
+        """The kill rate with the survivors that a check written since kills counted as killed."""
+        return (self.killed + self.incompetent + self.killed_later) / self.judged if self.judged else None
+
 
 def tally(rows: Iterable[Mapping[str, Any]], triage: Mapping[str, Mapping[str, str]]) -> dict[str, Tally]:
     """Counts per home exercise (sorted by name)."""
@@ -81,12 +89,14 @@ def tally(rows: Iterable[Mapping[str, Any]], triage: Mapping[str, Mapping[str, s
             raise ValueError(f"{row['key']}: unknown outcome {row['outcome']!r}")
         t = tallies.setdefault(row["exercise"], Tally())
         t.made += 1
-        if row["outcome"] == "survived" and triage.get(row["key"], {}).get("verdict") == "equivalent":
+        verdict = triage.get(row["key"], {}).get("verdict") if row["outcome"] == "survived" else None
+        if verdict == "equivalent":
             t.equivalent += 1
         elif row["outcome"] == "error":
             t.errors += 1
         else:
             setattr(t, row["outcome"], getattr(t, row["outcome"]) + 1)
+            t.killed_later += verdict == "killed"
     return dict(sorted(tallies.items()))
 
 
@@ -120,19 +130,22 @@ def render(meta: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
              f"- command: `{meta['command']}`", f"- date: {meta['date']}", f"- commit: {meta['commit']}",
              f"- level {meta['level']}, seed {meta['seed']}; mutants: {meta['sampling']}", "",
              "Kill rate: killed (incompetent included) over the mutants graded, less the survivors "
-             "triaged equivalent and the harness errors. *Available*: the exercise's mutants "
+             "triaged equivalent and the harness errors. *Killed since*: survivors that a check "
+             "written after the run kills (triaged `killed`, confirmed by regrading them with "
+             "`--mutants`); *kill rate now* counts them as killed. *Available*: the exercise's mutants "
              "(the sample's population); *in annotations*: cosmic-ray's mutants inside annotations "
              "that are never evaluated, equivalent by construction and not made.", "",
              "| exercise | in annotations | available | made | incompetent | equivalent | killed "
-             "| survived | errors | kill rate |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| survived | errors | kill rate | killed since | kill rate now |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     available = meta.get("mutants_available", {})
     annotations = meta.get("in_annotations", {})
     for exercise, t in tally(rows, triage).items():
-        rate = "n/a" if t.kill_rate is None else f"{100 * t.kill_rate:.0f}%"
+        rate, now = (("n/a" if r is None else f"{100 * r:.0f}%") for r in (t.kill_rate, t.kill_rate_now))
         lines.append(f"| {exercise} | {annotations.get(exercise, 0)} | {available.get(exercise, '?')} "
                      f"| {t.made} | {t.incompetent} "
-                     f"| {t.equivalent} | {t.killed} | {t.survived} | {t.errors} | {rate} |")
+                     f"| {t.equivalent} | {t.killed} | {t.survived} | {t.errors} | {rate} "
+                     f"| {t.killed_later} | {now} |")
     lines += ["", "## Mutants", "", "| mutant | line | change | graded on | outcome |",
               "| --- | ---: | --- | --- | --- |"]
     for row in rows:

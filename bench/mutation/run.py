@@ -2,6 +2,7 @@
 
     python -m bench.mutation [--exercises a,b] [--sample N] [--level L] [--seed S] [--jobs J]
                              [--out DIR] [--mutants ID,...] [--list]
+    python -m bench.mutation --render DIR [--report FILE]
 
 Per mutant: the reference is materialised into a fresh folder with a manifest naming the mutant's
 exercises (:func:`faultfirst.calibrate.prepare_solution`), cosmic-ray applies the mutation to the
@@ -10,6 +11,9 @@ the harness grades the folder without the soak check (``select="not soak"``: the
 whatever the manifest says and would only slow the run). The outcome is ``killed`` (the names of
 the failed checks), ``incompetent`` (the app never started: killed trivially), ``survived``
 (every check passed) or ``error`` (the harness, not the mutant, failed: regrade).
+
+``--render`` grades nothing: it writes the report of an earlier run (``DIR/mutation.json``) again
+with the triage file as it is now, e.g. once the survivors are triaged.
 """
 
 from __future__ import annotations
@@ -87,7 +91,13 @@ def grade_mutant(mutant: Mutant, level: str, seed: int) -> dict[str, Any]:
     row: dict[str, Any] = {**asdict(mutant), "exercise": mutant.exercise}
     with tempfile.TemporaryDirectory(prefix="faultfirst-mutant-") as work:
         folder = prepare_solution("reference", mutant.exercises, level, Path(work) / "app")
-        row["diff"] = apply(mutant, folder)
+        try:
+            row["diff"] = apply(mutant, folder)
+        except Exception as error:  # cosmic-ray's own bug (e.g. ExceptionReplacer on some tuples)
+            row["diff"], row["outcome"], row["killed_by"] = "", "error", []
+            row["message"] = f"cosmic-ray could not make this mutant: {type(error).__name__}: {error}"
+            row["duration_s"] = round(time.monotonic() - started, 1)
+            return row
         problem = compile_problem(folder / mutant.file)
         if problem:  # cosmic-ray can make invalid code (``*, stream`` as ``+, stream``): no app
             row["outcome"], row["killed_by"], row["message"] = "incompetent", [], problem
@@ -133,7 +143,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--mutants", help="comma-separated mutant ids to grade (e.g. to check a "
                         "survivor's triage); overrides --exercises and --sample")
     parser.add_argument("--list", action="store_true", help="print the chosen mutants and stop")
+    parser.add_argument("--render", type=Path, metavar="DIR",
+                        help="grade nothing: write the report of the run in DIR again, with the "
+                        "triage file as it is now")
+    parser.add_argument("--report", type=Path, metavar="FILE",
+                        help="with --render: where to write the report (default DIR/mutation.md)")
     args = parser.parse_args(argv)
+    if args.report and not args.render:
+        parser.error("--report goes with --render")
     known = known_exercises()
     args.exercises = args.exercises.split(",") if args.exercises else None
     for slug in args.exercises or ():
@@ -146,8 +163,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def render_again(folder: Path, report: Path | None) -> int:
+    """The report of the run in ``folder`` with today's triage; 2 when there is no run there."""
+    source = folder / "mutation.json"
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+        meta, rows = data["meta"], data["results"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"--render: no readable run in {source}: {error}", file=sys.stderr)
+        return 2
+    path = write_report(report or folder / "mutation.md", meta, rows, load_triage(TRIAGE_PATH))
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        return render_again(args.render, args.report)
     skipped: dict[str, int] = {}
     every = enumerate_mutants(skipped=skipped)
     chosen = sample(every, args.sample, args.seed, args.exercises)

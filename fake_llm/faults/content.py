@@ -47,7 +47,12 @@ class _JsonFault(_ContentFault):
 
 
 Drift = Literal["string_number", "missing_key", "float_number", "zero", "negative", "boolean",
-                "decimal_string", "approx_string", "effect_synonym", "effect_case", "other_paper"]
+                "decimal_string", "approx_string", "effect_synonym", "effect_case", "other_paper",
+                "extra_keys"]
+# Keys no extraction contract names, with a value of every JSON type (true, false and null
+# included): a reply that adds them is still the right extraction.
+EXTRA_KEYS = {"confidence": 0.87, "peer_reviewed": True, "retracted": False, "notes": None,
+              "tags": ["randomised", "controlled"], "source": {"page": 3}}
 # What a model that drifts says instead of a direction of effect: synonyms, or another case.
 EFFECT_SYNONYMS = {"increase": "positive", "decrease": "negative", "no_effect": "none"}
 
@@ -64,6 +69,8 @@ class SchemaDrift(_JsonFault):
     - ``effect_synonym`` (``"positive"``, ``"negative"``, ``"none"``) and ``effect_case``
       (``"Increase"``): an ``effect_direction`` outside the three values;
     - ``other_paper``: the whole extraction of another paper (the next one in the corpus);
+    - ``extra_keys``: the right extraction plus keys the contract does not name, whose values
+      are every JSON type (``true``, ``false``, ``null``, a number, a list, an object);
     - ``any``: ``string_number`` or ``missing_key`` at random (what the levels use).
     """
 
@@ -112,6 +119,8 @@ def _drift(data: dict[str, Any], variant: Drift, rng: random.Random) -> dict[str
         data["effect_direction"] = EFFECT_SYNONYMS.get(str(data.get("effect_direction")), "unclear")
     elif variant == "effect_case":
         data["effect_direction"] = str(data.get("effect_direction")).capitalize()
+    elif variant == "extra_keys":
+        data.update(EXTRA_KEYS)
     else:
         papers = sorted(corpus())
         here = papers.index(data["paper_id"]) if data.get("paper_id") in papers else -1

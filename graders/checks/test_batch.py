@@ -7,6 +7,7 @@ may open the app's circuit breakers (app-wide state), which must not spoil the o
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -68,10 +69,11 @@ def _overlap(rows: list[dict[str, Any]]) -> list[int]:
     return counts
 
 
-@check(exercise="batch", tag="correctness", points=2, time_limit_s=20,
-       clauses=("batch.size-limits",))
+@check(exercise="batch", tag="correctness", points=2, time_limit_s=25,
+       clauses=("batch.size-limits", "batch.items-in-order"))
 def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, contract):
-    """An empty list, 21 ids, or a string instead of a list is 400 bad_request, with no model call."""
+    """An empty list, 21 ids, or a string instead of a list is 400 bad_request, with no model call;
+    the sizes at the limits, 1 id and 20 ids, are valid batches: 200 with one summary per id."""
     script(fake)
     too_many = paper_range(1, contract["max_batch_size"] + 1)
     bodies = [{"paper_ids": []}, {"paper_ids": too_many}, {"paper_ids": "P0001"}, {}]
@@ -86,6 +88,15 @@ def test_invalid_batches_are_refused_before_any_model_call(app, fake, evidence, 
             "400 bad_request")
     rows = evidence.ledger()
     assert not rows, f"invalid batches reached the model ({len(rows)} calls)"
+    for papers in (paper_range(11, 1), paper_range(11, contract["max_batch_size"])):
+        response = answered(_batch(app, papers, contract))
+        evidence.observed(f"{len(papers)} id(s): {shown(response)}")
+        assert response.status == 200, (
+            f"a batch of {len(papers)} id(s) answered {status_text(response)}; 1 to "
+            f"{contract['max_batch_size']} paper ids is a valid batch")
+        wrong = _wrong_items(_items(response, papers), papers)
+        assert not wrong, (
+            f"a batch of {len(papers)} id(s): {len(wrong)} item(s) are not the right summary: {wrong[0]}")
 
 
 @check(exercise="batch", tag="concurrency", points=3, time_limit_s=30,
@@ -153,7 +164,7 @@ def test_batch_usage_is_the_sum_of_its_calls(app, fake, evidence, contract):
     assert problem is None, f"the batch's {problem}"
 
 
-@check(exercise="batch", tag="timeouts", points=3, time_limit_s=30,
+@check(exercise="batch", tag="timeouts", points=2, time_limit_s=30,
        clauses=("batch.deadline", "batch.unfinished-llm-timeout", "batch.one-failure-never-fails-batch",
                 "batch.items-in-order", "retries.batch-item-deadline"))
 def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
@@ -183,6 +194,66 @@ def test_one_hanging_paper_costs_only_that_paper(app, fake, evidence, contract):
     assert not still_open, (
         f"the batch answered but left {len(still_open)} call(s) about {hanging} open: unfinished items' "
         "calls must be closed")
+
+
+@check(exercise="batch", tag="timeouts", points=1, time_limit_s=30,
+       clauses=("batch.unfinished-llm-timeout", "batch.deadline", "retries.batch-item-deadline"))
+def test_papers_still_waiting_at_the_batch_deadline_have_their_calls_closed(app, fake, evidence,
+                                                                            contract):
+    """8 papers: the first 4 slow (1 s), then 3 that hang on every call (any provider) and a
+    healthy one; healthy extractions every 0.3 s meanwhile (so no circuit breaker opens). The
+    hanging papers start about 1 s in, so an app that gives each item the whole 8.0 s still has a
+    call about each of them in flight when the batch's deadline comes: every such call is closed
+    when the batch answers, however the item's own timeouts and the batch's meet."""
+    deadline_s = contract["batch_deadline_s"]
+    papers = paper_range(231, 8)
+    slow, hanging = papers[:4], papers[4:7]
+    script(fake, [rule(fault("hang"), times=None, paper_id=p) for p in hanging]
+           + [rule(fault("latency", delay_ms=1000), times=None, task="summary", paper_id=p)
+              for p in slow])
+    evidence.injected(f"a batch of {papers[0]}..{papers[-1]}: the summary calls about "
+                      f"{slow[0]}..{slow[-1]} take 1 s, every call about {', '.join(hanging)} hangs "
+                      "(never answers); meanwhile a healthy extraction every 0.3 s")
+    done = threading.Event()
+
+    def meanwhile() -> int:
+        sent = 0
+        started = time.monotonic()
+        while not done.is_set() and time.monotonic() - started < deadline_s + CLIENT_MARGIN_S:
+            app.post("/extractions", {"paper_id": f"P{211 + sent % 20:04d}"},
+                     timeout_s=contract["batch_deadline_s"])
+            sent += 1
+            done.wait(0.3)
+        return sent
+
+    def batch() -> Any:
+        try:
+            return _batch(app, papers, contract)
+        finally:
+            done.set()
+
+    response, _ = (answered(r) for r in run_all([batch, meanwhile]))
+    items = _items(response, papers)
+    rows = evidence.ledger()
+    evidence.observed(f"{shown(response)}; items: " + ", ".join(
+        f"{i.get('paper_id')} {i.get('status')} {item_code(i) or ''}".strip() for i in items))
+    assert response.elapsed_s <= deadline_s + CLIENT_MARGIN_S, (
+        f"the batch took {response.elapsed_s:.1f} s; it must answer within {deadline_s:g} s")
+    still_open = {p: closed_in_time(fake, p) for p in hanging}
+    for paper_id in hanging:
+        evidence.observed(f"{paper_id}: {attempts_text(calls(rows, paper_id))}")
+        item = items[papers.index(paper_id)]
+        code = item_code(item)
+        assert item.get("status") == "error" and code in UNFINISHED_CODES, (
+            f"the hanging paper {paper_id}'s item is {item.get('status')!r} with code {code!r}; it "
+            "should be an error with code llm_timeout")
+    left = [f"{len(rows_)} about {p}" for p, rows_ in still_open.items() if rows_]
+    assert not left, (
+        f"the batch answered but left call(s) open ({', '.join(left)}): the calls of items not "
+        "finished by the deadline must be closed, not left running")
+    wrong = _wrong_items([items[papers.index(p)] for p in papers if p not in hanging],
+                         [p for p in papers if p not in hanging])
+    assert not wrong, f"a hanging paper spoiled another: {wrong[0]}"
 
 
 @check(exercise="batch", tag="timeouts", points=3, time_limit_s=30,

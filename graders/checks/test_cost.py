@@ -225,28 +225,41 @@ def test_batch_items_have_the_batch_budget(app, fake, evidence):
     assert items[1].get("status") == "ok", "the healthy item P0182 was not summarised"
 
 
-@check(exercise="cost", tag="cost", points=2, time_limit_s=20, fresh_app=True,
+@check(exercise="cost", tag="cost", points=2, time_limit_s=25, fresh_app=True,
        clauses=("cost.usage-every-call", "cost.provider-usage-names"))
 def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence, contract):
     """A summary whose first primary reply is empty (billed) and whose later primary calls fail
-    (503) reports, if the secondary writes it, the tokens of both providers; without a secondary
-    it must be an honest 503 llm_unavailable."""
-    paper_id = "P0164"
-    script(fake, [rule(fault("empty_content"), times=1, paper_id=paper_id, provider="openai"),
-                  rule(fault("http_error", status=503), times=None, paper_id=paper_id, provider="openai")])
-    evidence.injected(f"summary of {paper_id}: the primary's first reply is empty (billed), then every "
-                      "primary call is 503; the secondary is healthy")
-    response = answered(app.post("/summaries", {"paper_id": paper_id}, timeout_s=_limit(contract)))
-    rows = calls(evidence.ledger(), paper_id)
-    evidence.observed(f"{shown(response)}, usage {_usage_of(response)}; {attempts_text(rows)}")
-    if response.status != 200:
-        problem = honest_error(response, "llm_unavailable")
-        assert problem is None, f"the summary {problem}"
-        return
-    problem = summary_problem(response.json, paper_id)
-    assert problem is None, f"the summary answered 200, but {problem}"
-    problem = usage_problem(_usage_of(response), rows)
-    assert problem is None, f"the summary written by the secondary: {problem}"
+    (503) reports, if the secondary writes it, the tokens of both providers; and a summary whose
+    primary fails every call (503) and whose secondary's first reply is empty (billed, 0 output
+    tokens) reports the secondary's tokens of both of its replies. Without a secondary, each
+    must be an honest 503 llm_unavailable."""
+    cases = {
+        "P0164": ("the primary's first reply is empty (billed), then every primary call is 503; the "
+                  "secondary is healthy",
+                  [rule(fault("empty_content"), times=1, paper_id="P0164", provider="openai"),
+                   rule(fault("http_error", status=503), times=None, paper_id="P0164",
+                        provider="openai")]),
+        "P0165": ("every primary call is 503; the secondary's first reply is empty (billed, 0 output "
+                  "tokens), then it is healthy",
+                  [rule(fault("http_error", status=503), times=None, paper_id="P0165", provider="openai"),
+                   rule(fault("empty_content"), times=1, paper_id="P0165", provider="anthropic")]),
+    }
+    script(fake, [r for _, rules in cases.values() for r in rules])
+    for paper_id, (what, _) in cases.items():
+        evidence.injected(f"summary of {paper_id}: {what}")
+    for paper_id in cases:
+        response = answered(app.post("/summaries", {"paper_id": paper_id}, timeout_s=_limit(contract)))
+        rows = calls(evidence.ledger(), paper_id)
+        evidence.observed(f"summary of {paper_id}: {shown(response)}, usage {_usage_of(response)}; "
+                          f"{attempts_text(rows)}")
+        if response.status != 200:
+            problem = honest_error(response, "llm_unavailable")
+            assert problem is None, f"the summary of {paper_id} {problem}"
+            continue
+        problem = summary_problem(response.json, paper_id)
+        assert problem is None, f"the summary of {paper_id} answered 200, but {problem}"
+        problem = usage_problem(_usage_of(response), rows)
+        assert problem is None, f"the summary of {paper_id} written by the secondary: {problem}"
 
 
 @check(exercise="cost", tag="cost", points=1, time_limit_s=25,

@@ -287,19 +287,24 @@ def test_failures_before_the_first_text_are_retried_or_reported(app, fake, evide
     """Before any text reached the user: one 503 is retried and the stream completes; a 400 ends
     the stream with error llm_rejected after one call; a refusal on every call ends it with error
     llm_invalid_output, and a connection dropped before the first chunk on every call with error
-    llm_incomplete, each after at most 4 calls; a 503 on every call ends it with error
-    llm_unavailable after at most 4 calls, none to the secondary provider."""
+    llm_incomplete, each after at most 4 calls; two 503s and then a refusal on every call end it
+    with error llm_invalid_output too (the last failure decides, also once the attempts are
+    spent); a 503 on every call ends it with error llm_unavailable after at most 4 calls, none to
+    the secondary provider."""
     cap = contract["max_attempts"]
     once, rejected, down = "P0131", "P0132", "P0133"
-    refused, dropped, healthy = "P0134", "P0135", "P0136"
+    refused, dropped, healthy, late_refused = "P0134", "P0135", "P0136", "P0137"
     script(fake, [rule(fault("http_error", status=503), times=1, paper_id=once),
                   rule(fault("http_error", status=400), times=None, paper_id=rejected),
                   rule(fault("http_error", status=503), times=None, paper_id=down),
                   rule(fault("refusal"), times=None, paper_id=refused),
-                  rule(fault("disconnect", after_chunks=0), times=None, paper_id=dropped)])
+                  rule(fault("disconnect", after_chunks=0), times=None, paper_id=dropped),
+                  rule(fault("http_error", status=503), times=2, paper_id=late_refused),
+                  rule(fault("refusal"), times=None, paper_id=late_refused)])
     evidence.injected(f"streams: {once} fails once with 503; {rejected} gets 400 on every call; "
                       f"{refused} is refused on every call; {dropped}'s connection drops before the "
-                      f"first chunk on every call; {healthy} is healthy (no breaker stays counting); "
+                      f"first chunk on every call; {late_refused} gets 503 twice, then is refused on "
+                      f"every call; {healthy} is healthy (no breaker stays counting); "
                       f"{down} gets 503 on every call (any provider); one at a time")
     events = answered(_stream(app, once))
     rows = calls(evidence.ledger(), once)
@@ -310,7 +315,9 @@ def test_failures_before_the_first_text_are_retried_or_reported(app, fake, evide
         f"{stream_ending(events)} and {problem or 'the summary was whole'}")
     cases = ((rejected, "llm_rejected", 1, "got 400"), (refused, "llm_invalid_output", cap, "was refused"),
              (dropped, "llm_incomplete", cap, "dropped before the first chunk"),
-             (healthy, None, 1, "was healthy"), (down, "llm_unavailable", cap, "got 503"))
+             (healthy, None, 1, "was healthy"),
+             (late_refused, "llm_invalid_output", cap, "after two 503s was refused"),
+             (down, "llm_unavailable", cap, "got 503"))
     for paper_id, code, allowed, what in cases:
         events = answered(_stream(app, paper_id, timeout_s=contract["first_event_s"] + 4.0))
         rows = calls(evidence.ledger(), paper_id)

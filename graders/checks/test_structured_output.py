@@ -82,12 +82,15 @@ def _assert_re_asked_once(app: Any, evidence: Any, cases: dict[str, str], contra
        clauses=("structured-output.repair-fence", "structured-output.repair-prose",
                 "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
                 "structured-output.repair-sample-size-string", "structured-output.text-fields",
-                "structured-output.sample-size-integer", "structured-output.effect-direction"))
+                "structured-output.sample-size-integer", "structured-output.effect-direction",
+                "structured-output.extra-keys-ignored"))
 def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, contract):
-    """A fenced reply, prose around the JSON, a trailing comma, single quotes, and a sample size
-    of "1,234": each becomes the exact extraction (the ground truth) from that one reply."""
-    cases = dict(zip(REPAIRABLE, BIG_SAMPLES, strict=False))
-    script(fake, [rule(REPAIRABLE[name], times=1, paper_id=p) for name, p in cases.items()])
+    """A fenced reply, prose around the JSON, a trailing comma, single quotes, a sample size of
+    "1,234", and keys the contract does not name (valued true, false, null, a number, a list, an
+    object): each becomes the exact extraction (the ground truth) from that one reply."""
+    faults = {**REPAIRABLE, "extra_keys": fault("schema_drift", variant="extra_keys")}
+    cases = dict(zip(faults, BIG_SAMPLES, strict=False))
+    script(fake, [rule(faults[name], times=1, paper_id=p) for name, p in cases.items()])
     evidence.injected("one extraction reply each: " + ", ".join(f"{n} ({p})" for n, p in cases.items()))
     limit_s = contract["deadline_s"] + CLIENT_MARGIN_S
     for name, paper_id, response, rows in _extract_each(app, evidence, cases, limit_s):
@@ -150,9 +153,17 @@ def test_combined_disguises_are_repaired(app, fake, evidence, contract):
                 "structured-output.values-from-reply", "structured-output.reask-limit"))
 def test_unusable_reply_is_re_asked(app, fake, evidence, contract):
     """A reply cut at the length limit, one missing a key, a refusal and an empty reply are not
-    guessed at: the app asks again, and the second (good) reply gives the exact extraction."""
+    guessed at: the app asks again, and the second (good) reply gives the exact extraction. So
+    is a reply that stopped at the length limit though its JSON arrived whole (prose after the
+    object was cut): it is invalid even if what arrived happens to parse."""
     cases = dict(zip(UNREPAIRABLE, ["P0062", "P0063", "P0064", "P0065"], strict=True))
-    script(fake, [rule(UNREPAIRABLE[name], times=1, paper_id=p) for name, p in cases.items()])
+    faults: dict[str, Any] = dict(UNREPAIRABLE)
+    # Prose wrapped around the JSON, then the last 3 % of the text cut (finish reason length):
+    # the cut falls inside the closing sentence, so the object itself arrives whole and parses.
+    faults["length_limit_with_whole_json"] = [fault("json_prose_wrap"),
+                                              fault("json_truncated", keep_fraction=0.97)]
+    cases["length_limit_with_whole_json"] = "P0076"
+    script(fake, [rule(faults[name], times=1, paper_id=p) for name, p in cases.items()])
     evidence.injected("the first extraction reply only: " +
                       ", ".join(f"{n} ({p})" for n, p in cases.items()))
     _assert_re_asked_once(app, evidence, cases, contract, "is unusable")
