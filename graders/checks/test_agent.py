@@ -44,6 +44,7 @@ EMBED = "embed"  # an embeddings call
 TARGETS = ["P0152", "P0085", "P0046", "P0163", "P0038", "P0055", "P0036", "P0037", "P0089",
            "P0192", "P0207", "P0147"]
 WARM_UP = "P0035"
+UNKNOWN_PAPER = "P9999"  # a well-formed id the corpus does not hold
 FETCHED_BY_THE_MODEL = 2  # the fake model fetches the top two papers a search lists
 SLOW_STEP_MS = 1200  # a slow but healthy model step, well inside any sane attempt timeout
 _MARKER = re.compile(r"\[(P\d+)\]")
@@ -106,6 +107,15 @@ def _warm_up(app: Any, fake: Any, contract: dict[str, Any]) -> None:
         app.post("/reviews", {"question": _question(WARM_UP)}, timeout_s=_limit(contract) + 30.0)
 
 
+def _listed_by_the_search(rows: list[dict[str, Any]]) -> list[str] | None:
+    """The paper ids the model's first step after the search's embedding call was shown (the
+    fake's ledger names the ids in a call's conversation: here, the search's result), or None."""
+    ordered = sorted(rows, key=lambda row: float(row["arrival_s"]))
+    embeds = [i for i, row in enumerate(ordered) if row.get("task") == EMBED]
+    after = [row for row in ordered[embeds[0] + 1:] if row.get("task") == CHAT] if embeds else []
+    return list(dict.fromkeys(after[0].get("paper_ids") or ())) if after else None
+
+
 def _citation_problem(response: Any, must_cite: str | None = None,
                       must_not_cite: str | None = None) -> str | None:
     """Why a 200 review's citations are wrong, or None."""
@@ -151,6 +161,32 @@ def test_a_review_cites_the_papers_it_fetched(app, fake, evidence, contract):
     assert len(embeds) == 1, (
         f"one search needs one embedding call (the corpus is indexed once, papers are fetched "
         f"locally); the review made {len(embeds)}")
+    listed = _listed_by_the_search(rows)
+    assert listed is not None, "no model step followed the search's embedding call"
+    assert len(listed) == contract["search_results"] and target in listed, (
+        f"a search returns the {contract['search_results']} nearest papers, the first hit "
+        f"{target} among them; the model's step after the search was shown {len(listed)}: {listed}")
+
+
+@check(exercise="agent", tag="correctness", points=1, time_limit_s=60,
+       clauses=("agent.fetch-local", "agent.never-500"))
+def test_a_fetch_of_a_paper_not_in_the_corpus_is_answered(app, fake, evidence, contract):
+    """The question names a paper id the corpus does not hold, so the model fetches it: the
+    fetch is a valid call whose result says the paper does not exist, the model answers, and the
+    review is a 200 that cites nothing (never an error for the model's fetch)."""
+    _warm_up(app, fake, contract)
+    assert get_paper(UNKNOWN_PAPER) is None, f"grader bug: {UNKNOWN_PAPER} is in the corpus"
+    evidence.injected(f"no fault; the question names {UNKNOWN_PAPER}, which is not in the corpus, "
+                      "so the model fetches it first")
+    response, _ = _review(app, fake, evidence, "review",
+                          {"question": f"What does paper {UNKNOWN_PAPER} find about sleep?"},
+                          _limit(contract))
+    assert response.status == 200, (
+        f"a fetch of a paper not in the corpus is a valid call (its result says the paper does "
+        f"not exist), but the review answered {status_text(response)}")
+    assert re.search(r"\w", _answer_text(response)), "the answer is empty"
+    cited = _cited(response)
+    assert UNKNOWN_PAPER not in cited, f"it cites {UNKNOWN_PAPER}, which does not exist: {cited}"
 
 
 @check(exercise="agent", tag="correctness", points=2, time_limit_s=60,
