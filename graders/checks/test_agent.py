@@ -136,7 +136,7 @@ def _citation_problem(response: Any, must_cite: str | None = None,
     return None
 
 
-@check(exercise="agent", tag="correctness", points=3, time_limit_s=60,
+@check(exercise="agent", tag="correctness", points=2, time_limit_s=60,
        clauses=("agent.search-by-embedding", "agent.fetch-local", "agent.run-every-call",
                 "agent.cite-only-fetched", "agent.index-not-the-reviews"))
 def test_a_review_cites_the_papers_it_fetched(app, fake, evidence, contract):
