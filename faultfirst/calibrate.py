@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faultfirst.catalogue import load_catalogue
-from faultfirst.export import manifest_text, template_hash
+from faultfirst.export import template_hash, write_session_files
 from faultfirst.solutions import FLAWED_PREFIX, REFERENCE, materialize, solution_names
 
 Grader = Callable[[Path, str, int, Path], float]  # (app folder, level, seed, out dir) -> percent
@@ -57,8 +57,7 @@ def prepare_solution(name: str, exercises: Sequence[str], level: str, dest: Path
     catalogue = {e.slug: e for e in load_catalogue()}
     folder = materialize(name, dest)
     chosen = [catalogue[slug] for slug in exercises]
-    (folder / "faultfirst.toml").write_text(manifest_text(chosen, level, template_hash()),
-                                            encoding="utf-8")
+    write_session_files(folder, chosen, level, template_hash())
     return folder
 
 

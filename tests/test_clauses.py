@@ -24,6 +24,7 @@ from graders.clauses import (
     normalise,
     quote,
     read_clauses,
+    render_clause,
 )
 from graders.harness.report.html import render_html
 from graders.harness.report.records import CheckRecord
@@ -93,10 +94,11 @@ def test_each_clause_quotes_its_rendered_brief(level: str) -> None:
     clauses = load_clauses(EXERCISES)
     for exercise in load_catalogue(EXERCISES):
         brief = normalise(render_brief(exercise, level))
+        contract = exercise.contract_at(level)
         for clause in (c for c in clauses.values() if c.exercise == exercise.slug):
-            assert normalise(clause.text) in brief, (
-                f"{clause.id} does not quote the {exercise.slug} brief at level {level}: "
-                f"{clause.text!r}")
+            text = render_clause(clause.text, contract)
+            assert normalise(text) in brief, (
+                f"{clause.id} does not quote the {exercise.slug} brief at level {level}: {text!r}")
 
 
 def test_clause_ids_are_stable() -> None:

@@ -62,6 +62,7 @@ class Flaw:
     fails: tuple[str, ...]
     also_fails: dict[str, str]
     uncaught: str = ""
+    level: str = LEVEL  # where its checks count (a flaw caught by checks from stormy up: stormy)
 
     @classmethod
     def load(cls, name: str) -> Flaw:
@@ -69,13 +70,14 @@ class Flaw:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         also = {entry["check"]: entry["reason"] for entry in data.get("also_fails", [])}
         return cls(data["name"], data["exercise"], data["description"], tuple(data["fails"]), also,
-                   data.get("uncaught", ""))
+                   data.get("uncaught", ""), data.get("level", LEVEL))
 
     @property
     def key(self) -> Key:
         """A flaw the graders catch is graded on every exercise, so that it is seen to keep every
         other check; a known miss only on its own, where a check may one day catch it."""
-        return Key(f"flawed/{self.name}", exercises=(self.exercise,) if self.uncaught else ())
+        return Key(f"flawed/{self.name}", self.level,
+                   exercises=(self.exercise,) if self.uncaught else ())
 
 
 def alternative_exercises(name: str) -> tuple[str, ...]:
