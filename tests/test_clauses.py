@@ -211,7 +211,7 @@ def test_a_record_keeps_its_clauses_across_json() -> None:
 def test_a_clause_renders_the_levels_numbers() -> None:
     text = "At most {{ contract.max_in_flight }} calls; two batches {{ contract.max_in_flight * 2 }}."
     assert render_clause(text, {"max_in_flight": 3}) == "At most 3 calls; two batches 6."
-    with pytest.raises(ClauseError, match="contract.max_in_flight, which the contract lacks"):
+    with pytest.raises(ClauseError, match=r"contract\.max_in_flight, which the contract lacks"):
         render_clause(text, {})
     assert load_contracts(EXERCISES, "hurricane")["batch"]["max_in_flight"] == 3
     assert load_contracts(EXERCISES)["batch"]["max_in_flight"] == 4
