@@ -490,7 +490,10 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
             return scores
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(one, member, group) for member in members for group in groups]
+            # The starter's gradings are the longest (it waits out every fault): start them first,
+            # so that they do not run alone at the end.
+            ordered = sorted(members, key=lambda m: m.kind != STARTER)
+            futures = [pool.submit(one, member, group) for member in ordered for group in groups]
             for future in as_completed(futures):
                 for name, level, score in future.result():
                     result.scores[name][level] = score
