@@ -15,15 +15,19 @@ from faultfirst.calibrate import Calibration
 
 _CELL_W, _CELL_H = 92, 22
 _LABEL_W = 380
-_TOP = 78
+_TOP = 90
 _FOOT = 64
 _LABEL_CHARS = 46  # of bold 12 px text in the label column
 
 
+_STOPS = ((0.0, (215, 48, 39)), (60.0, (244, 109, 67)), (85.0, (254, 224, 139)),
+          (97.0, (166, 217, 106)), (100.0, (26, 152, 80)))
+
+
 def colour(percent: float) -> str:
-    """Red at 0 %, amber at 70 %, green at 100 % (most scores sit high: the scale spends its
-    range there)."""
-    stops = ((0.0, (215, 48, 39)), (70.0, (254, 200, 90)), (100.0, (26, 152, 80)))
+    """Red at 0 %, orange at 60 %, yellow at 85 %, light green at 97 %, dark green at 100 %: most
+    scores sit high, so the scale spends its range there, and full marks stand out."""
+    stops = _STOPS
     p = max(0.0, min(100.0, percent))
     for (x0, c0), (x1, c1) in pairwise(stops):
         if p <= x1:
@@ -33,7 +37,12 @@ def colour(percent: float) -> str:
 
 
 def _text_colour(percent: float) -> str:
-    return "white" if percent < 35 or percent > 92 else "#222"
+    return "white" if percent < 35 or percent >= 99.5 else "#222"
+
+
+def _exercises_text(exercises: tuple[str, ...]) -> str:
+    text = "exercises: " + ", ".join(exercises)
+    return text if len(text) <= 70 else f"{len(exercises)} exercises"
 
 
 def heatmap_svg(calibration: Calibration, title: str = "Score by solution and level") -> str:
@@ -47,9 +56,10 @@ def heatmap_svg(calibration: Calibration, title: str = "Score by solution and le
              f'font-family="DejaVu Sans, Arial, sans-serif" font-size="12">',
              f'<rect width="{width}" height="{height}" fill="white"/>',
              f'<text x="10" y="22" font-size="15" font-weight="bold">{escape(title)}</text>',
-             f'<text x="10" y="40" fill="#555">exercises: {escape(", ".join(calibration.exercises))}'
-             f' · seed {calibration.seed} · framed: recommended level'
-             f'{" (tie: " + escape(", ".join(tied)) + ")" if len(tied) > 1 else ""}</text>']
+             f'<text x="10" y="40" fill="#555">{escape(_exercises_text(calibration.exercises))}'
+             f' · seed {calibration.seed}</text>',
+             f'<text x="10" y="56" fill="#555">framed: the recommended level'
+             f'{" (tied: " + escape(", ".join(tied)) + ")" if len(tied) > 1 else ""}</text>']
     for column, level in enumerate(levels):
         x = _LABEL_W + column * _CELL_W
         parts.append(f'<text x="{x + _CELL_W / 2}" y="{_TOP - 10}" text-anchor="middle" '

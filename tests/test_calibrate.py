@@ -326,7 +326,7 @@ def test_the_heat_map_has_a_cell_with_its_percent_per_solution_and_level():
     assert len(cells) == 6 * 3
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert texts.count("100.0%") == 5 and "5.0%" in texts and "tau 1.00" in texts
-    assert colour(0) == "#d73027" and colour(100) == "#1a9850" and colour(70) == "#fec85a"
+    assert colour(0) == "#d73027" and colour(100) == "#1a9850" and colour(85) == "#fee08b"
 
 
 @pytest.mark.parametrize(("args", "needle"), [
