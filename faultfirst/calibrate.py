@@ -11,10 +11,11 @@ of one. Their skill order is known: reference, 1 flaw, 3, 5, starter.
 
 **Discrimination, per level.** Kendall's tau-b between that known order and the scores (1.0: the
 scores rank them exactly; ties in score count against it), the spread (the reference's score
-minus the starter's, across the ranked profiles), how many single-flaw solutions score below the
+minus the lowest profile's), how many single-flaw solutions score below the
 reference, and their mean loss. :meth:`Calibration.recommend` picks the level with the highest
-tau, then the most flawed solutions below the reference, then the widest spread, and says when
-levels tie on all three (then the calmer one, which grades faster and leans less on chance).
+tau, then the most flawed solutions below the reference, then the widest spread, then the largest
+mean loss, and says when levels tie on all four (then the calmer one, which grades faster and
+leans less on chance).
 
 **Grading once what the level cannot change.** Levels whose ``contract.toml`` (the chosen briefs'
 numbers) is the same form a group; the app is configured the same at each of them, and every check
@@ -146,8 +147,9 @@ class Calibration:
                            [self.scores[n][level] for n in ranked])
 
     def spread(self, level: str) -> float:
-        """Highest minus lowest score of the ranked solutions at ``level``."""
-        values = [self.scores[n][level] for n in self.ranked]
+        """Highest minus lowest score of the reference and the profiles at ``level`` (the starter,
+        low at every level, would hide how far apart the profiles are)."""
+        values = [self.scores[n][level] for n in self.ranked if self.member(n).kind != STARTER]
         return max(values) - min(values) if values else 0.0
 
     def figures(self, level: str) -> dict[str, Any]:
@@ -159,10 +161,11 @@ class Calibration:
                 "flawed_below_reference": below, "flawed": len(self.flawed),
                 "mean_loss": round(mean_loss, 1)}
 
-    def _key(self, level: str) -> tuple[float, int, float]:
+    def _key(self, level: str) -> tuple[float, int, float, float]:
         figures = self.figures(level)
         tau = figures["kendall_tau"]
-        return (-2.0 if tau is None else tau, figures["flawed_below_reference"], figures["spread"])
+        return (-2.0 if tau is None else tau, figures["flawed_below_reference"], figures["spread"],
+                figures["mean_loss"])
 
     def recommend(self) -> tuple[str, tuple[str, ...]]:
         """(the level that separates best, every level tied with it on all figures). Ties go to
@@ -545,7 +548,7 @@ def table(calibration: Calibration) -> str:
         lines.append("| Kendall's tau (known order) | | " + " | ".join(
             "–" if figures[lv]["kendall_tau"] is None else f"{figures[lv]['kendall_tau']:.2f}"
             for lv in levels) + " |")
-        lines.append("| spread (best − worst ranked) | | "
+        lines.append("| spread (reference − lowest profile) | | "
                      + " | ".join(f"{figures[lv]['spread']:.1f}" for lv in levels) + " |")
     if REFERENCE in calibration.scores and calibration.flawed:
         total = len(calibration.flawed)

@@ -101,7 +101,7 @@ def heatmap_svg(calibration: Calibration, title: str = "Score by solution and le
     parts.append(f'<text x="{_LABEL_W - 8}" y="{bottom + 16}" text-anchor="end" fill="#555">'
                  'Kendall tau vs known order</text>'
                  f'<text x="{_LABEL_W - 8}" y="{bottom + 32}" text-anchor="end" fill="#555">'
-                 'spread of ranked rows (points)</text>')
+                 'spread: reference − lowest profile</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 

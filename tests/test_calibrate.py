@@ -280,6 +280,7 @@ def test_the_recommended_level_has_the_best_tau_then_the_most_below_then_the_spr
     result = made_up()
     assert result.ranked == ["reference", "profile/1-flaw", "profile/2-flaws", "starter"]
     assert result.tau("calm") < 1.0 and result.tau("realistic") == 1.0
+    assert result.spread("stormy") == 25.0  # reference 100 - lowest profile 75: the starter left out
     assert result.recommend() == ("stormy", ("stormy",))  # tau 1 at both; stormy spreads wider
 
 
