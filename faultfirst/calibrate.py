@@ -414,7 +414,7 @@ class Progress:
             self.write(f"[{self.done}/{self.total}] {elapsed / 60:.1f} min elapsed, "
                        f"~{self.estimate() / 60:.1f} min left  {what} ({seconds:.0f} s)")
 
-    def estimate(self, jobs: int = 1) -> float:
+    def estimate(self) -> float:
         means = {k: statistics.fmean(v) for k, v in self.durations.items() if v}
         fallback = statistics.fmean(means.values()) if means else 0.0
         work = sum(n * means.get(kind, fallback) for kind, n in self.left.items())
