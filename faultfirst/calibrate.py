@@ -1,39 +1,135 @@
-"""Calibration: grade the known solutions at each level and find the level that tells them apart.
+"""Calibration: grade a population of known solutions at each level and find the level that
+tells them apart.
 
-The known solutions are the starter, every flawed solution (the reference minus one skill) and
-the reference. A level *separates* well when the reference keeps full marks while each flawed
-solution loses the points of its flaw and the starter scores low; :func:`best_level` picks the
-level where the most flawed solutions score below the reference, then the widest mean gap, then
-the calmer level (a calmer level grades faster and leans less on chance).
+**The population.** The starter (every skill missing), the reference (none missing), each flawed
+solution whose flaw belongs to a chosen exercise (the reference minus one skill), and synthetic
+*profiles*: the reference minus several flaws at once. The profiles are nested: a seeded draw
+orders the chosen exercises' flaws, and the profile of *k* flaws holds the first *k* of them that
+apply together (their patches touch different lines; :func:`faultfirst.patching.combine_patches`),
+so the profile of five holds the three of the profile of three, which holds the one of the profile
+of one. Their skill order is known: reference, 1 flaw, 3, 5, starter.
+
+**Discrimination, per level.** Kendall's tau-b between that known order and the scores (1.0: the
+scores rank them exactly; ties in score count against it), the spread (the reference's score
+minus the lowest profile's), how many single-flaw solutions score below the
+reference, and their mean loss. :meth:`Calibration.recommend` picks the level with the highest
+tau, then the most flawed solutions below the reference, then the widest spread, then the largest
+mean loss, and says when levels tie on all four (then the calmer one, which grades faster and
+leans less on chance).
+
+**Grading once what the level cannot change.** Levels whose ``contract.toml`` (the chosen briefs'
+numbers) is the same form a group; the app is configured the same at each of them, and every check
+scripts its own faults over a quiet catch-all rule, so a check's verdict can differ between two
+such levels only if the check is the soak (it runs in the level's own weather) or counts at one
+level and not at the other. In each group one level is graded with every check (the one where the
+most checks count), and the others only with the soak and the checks that count there but did not
+at the first (``grade(..., select=...)``); the other verdicts are reused. Levels of different
+contracts are each graded in full: an app configured differently may behave differently anywhere.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import math
+import random
 import statistics
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from faultfirst.catalogue import load_catalogue
-from faultfirst.export import manifest_text, template_hash
-from faultfirst.solutions import FLAWED_PREFIX, REFERENCE, materialize, solution_names
+from fake_llm.profiles import LEVELS
+from faultfirst.catalogue import Exercise, load_catalogue
+from faultfirst.export import contract_text, template_hash, write_session_files
+from faultfirst.patching import PatchError, apply_patch, combine_patches, overlap
+from faultfirst.solutions import (
+    FLAW_PATCH,
+    FLAWED_PREFIX,
+    REFERENCE,
+    SOLUTIONS_DIR,
+    STARTER,
+    materialize,
+)
 
-Grader = Callable[[Path, str, int, Path], float]  # (app folder, level, seed, out dir) -> percent
+PROFILE_PREFIX = "profile/"
+PROFILE_SIZES = (5, 3, 1)
+SCHEMA = "faultfirst-calibration/1"
+SOAK = "soak"
+STARTER_FLAWS = math.inf  # the starter misses every skill: below any profile in the known order
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One check's outcome, as the reuse logic needs it (a graders CheckRecord fits)."""
+
+    nodeid: str
+    name: str
+    exercise: str
+    levels: tuple[str, ...]
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
+class Graded:
+    """One grading's outcome: the score (percent) and the records it produced."""
+
+    percent: float
+    records: tuple[Any, ...]
+
+
+# (app folder, level, seed, out dir, pytest -k selection or None) -> Graded
+Grader = Callable[[Path, str, int, Path, str | None], Graded]
+Rescorer = Callable[[Sequence[Any], Sequence[str], str], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One solution of the population: its name, kind and the flaws it holds."""
+
+    name: str
+    kind: str  # starter, reference, flawed, profile
+    flaws: tuple[str, ...] = ()
+
+    @property
+    def flaw_count(self) -> float:
+        return STARTER_FLAWS if self.kind == STARTER else len(self.flaws)
 
 
 @dataclass
 class Calibration:
-    """Scores (percent) by solution and level, in grading order."""
+    """Scores (percent) by solution and level, the population and the discrimination figures."""
 
     levels: tuple[str, ...]
     exercises: tuple[str, ...]
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    members: dict[str, Member] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seed: int = 0
+    run: dict[str, Any] = field(default_factory=dict)  # timings and grading counts (vary by run)
+
+    def member(self, name: str) -> Member:
+        if name in self.members:
+            return self.members[name]
+        if name in (STARTER, REFERENCE):
+            return Member(name, name)
+        if name.startswith(FLAWED_PREFIX):
+            return Member(name, "flawed", (name.removeprefix(FLAWED_PREFIX),))
+        return Member(name, "profile")
 
     @property
     def flawed(self) -> list[str]:
-        return [name for name in self.scores if name.startswith(FLAWED_PREFIX)]
+        return [name for name in self.scores if self.member(name).kind == "flawed"]
+
+    @property
+    def ranked(self) -> list[str]:
+        """The solutions of known skill order: reference, profiles, starter (most skilled first)."""
+        names = [n for n in self.scores if self.member(n).kind in (REFERENCE, "profile", STARTER)]
+        return sorted(names, key=lambda n: self.member(n).flaw_count)
 
     def gap(self, level: str) -> tuple[int, float]:
         """(flawed solutions scoring below the reference, mean points-percent they lose)."""
@@ -42,77 +138,432 @@ class Calibration:
         below = sum(1 for loss in losses if loss > 0)
         return below, statistics.fmean(losses) if losses else 0.0
 
+    def tau(self, level: str) -> float | None:
+        """Kendall's tau-b between the known skill order and the scores at ``level`` (None with
+        fewer than two ranked solutions)."""
+        ranked = self.ranked
+        if len(ranked) < 2:
+            return None
+        return kendall_tau([-self.member(n).flaw_count for n in ranked],
+                           [self.scores[n][level] for n in ranked])
+
+    def spread(self, level: str) -> float:
+        """Highest minus lowest score of the reference and the profiles at ``level`` (the starter,
+        low at every level, would hide how far apart the profiles are)."""
+        values = [self.scores[n][level] for n in self.ranked if self.member(n).kind != STARTER]
+        return max(values) - min(values) if values else 0.0
+
+    def figures(self, level: str) -> dict[str, Any]:
+        """The discrimination figures of one level (as in calibration.json)."""
+        below, mean_loss = self.gap(level) if REFERENCE in self.scores else (0, 0.0)
+        tau = self.tau(level)
+        return {"kendall_tau": None if tau is None else round(tau, 4),
+                "spread": round(self.spread(level), 1),
+                "flawed_below_reference": below, "flawed": len(self.flawed),
+                "mean_loss": round(mean_loss, 1)}
+
+    def _key(self, level: str) -> tuple[float, int, float, float]:
+        figures = self.figures(level)
+        tau = figures["kendall_tau"]
+        return (-2.0 if tau is None else tau, figures["flawed_below_reference"], figures["spread"],
+                figures["mean_loss"])
+
+    def recommend(self) -> tuple[str, tuple[str, ...]]:
+        """(the level that separates best, every level tied with it on all figures). Ties go to
+        the calmer level."""
+        best = max(self._key(level) for level in self.levels)
+        tied = tuple(level for level in self.levels if self._key(level) == best)
+        return tied[0], tied
+
     def best_level(self) -> str:
-        """The level that best separates the flawed solutions from the reference."""
-        def key(item: tuple[int, str]) -> tuple[int, float, int]:
-            index, level = item
-            below, mean_loss = self.gap(level)
-            return below, round(mean_loss, 6), -index
+        return self.recommend()[0]
 
-        return max(enumerate(self.levels), key=key)[1]
+    def to_json(self) -> dict[str, Any]:
+        """The calibration as ``calibration.json`` holds it (docs/calibration.md, the schema)."""
+        level, tied = self.recommend()
+        solutions = {}
+        for name, scores in self.scores.items():
+            member = self.member(name)
+            solutions[name] = {"kind": member.kind, "flaws": list(member.flaws),
+                               "percent": {lv: scores[lv] for lv in self.levels}}
+        return {
+            "schema": SCHEMA, "seed": self.seed, "exercises": list(self.exercises),
+            "levels": list(self.levels), "solutions": solutions,
+            "known_order": self.ranked,
+            "discrimination": {lv: self.figures(lv) for lv in self.levels},
+            "recommendation": {"level": level, "tied": list(tied),
+                               "reason": recommendation_text(self)},
+            "notes": list(self.notes), "run": dict(self.run),
+        }
 
 
-def prepare_solution(name: str, exercises: Sequence[str], level: str, dest: Path) -> Path:
-    """Materialize a known solution with a manifest naming the exercises to grade."""
+def kendall_tau(known: Sequence[float], scores: Sequence[float]) -> float:
+    """Kendall's tau-b of two equally long sequences: +1 when ``scores`` rank the items as
+    ``known`` does, -1 when exactly reversed; pairs tied in one sequence count as neither
+    concordant nor discordant, and shrink the denominator (tau-b). 0.0 when either sequence is
+    constant."""
+    if len(known) != len(scores):
+        raise ValueError(f"kendall_tau needs sequences of one length, got {len(known)} and {len(scores)}")
+    concordant = discordant = tied_known = tied_scores = 0
+    for i in range(len(known)):
+        for j in range(i + 1, len(known)):
+            a, b = known[i] - known[j], scores[i] - scores[j]
+            if a == 0 and b == 0:
+                continue
+            if a == 0:
+                tied_known += 1
+            elif b == 0:
+                tied_scores += 1
+            elif (a > 0) == (b > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    denominator = math.sqrt((concordant + discordant + tied_known)
+                            * (concordant + discordant + tied_scores))
+    return (concordant - discordant) / denominator if denominator else 0.0
+
+
+def recommendation_text(calibration: Calibration) -> str:
+    level, tied = calibration.recommend()
+    figures = calibration.figures(level)
+    why = (f"tau {figures['kendall_tau']}, {figures['flawed_below_reference']}/{figures['flawed']} "
+           f"flawed below the reference, spread {figures['spread']:.1f} points")
+    if len(tied) > 1:
+        return (f"levels {', '.join(tied)} tie ({why}); {level} is the calmest of them, so it grades "
+                "faster and leans less on chance")
+    return f"{level} separates best ({why})"
+
+
+# --- the population ------------------------------------------------------------------------------
+
+def flaws_for(exercises: Iterable[str], solutions_dir: Path = SOLUTIONS_DIR) -> list[str]:
+    """The flaws (folder names) whose exercise is one of ``exercises``, in name order."""
+    import tomllib
+
+    chosen = set(exercises)
+    found = []
+    for folder in sorted((solutions_dir / "flawed").iterdir()):
+        spec = folder / "flaw.toml"
+        if spec.is_file() and tomllib.loads(spec.read_text(encoding="utf-8")).get("exercise") in chosen:
+            found.append(folder.name)
+    return found
+
+
+def _patch(flaw: str, solutions_dir: Path) -> str:
+    return (solutions_dir / "flawed" / flaw / FLAW_PATCH).read_text(encoding="utf-8")
+
+
+def draw_profiles(flaws: Sequence[str], seed: int, sizes: Sequence[int] = PROFILE_SIZES,
+                  solutions_dir: Path = SOLUTIONS_DIR) -> tuple[dict[str, Member], list[str]]:
+    """Nested profiles of ``sizes`` flaws drawn from ``flaws`` with ``random.Random(seed)``, and
+    notes on what was skipped.
+
+    The flaws are shuffled, then taken in turn; a flaw whose patch touches lines another taken
+    flaw touches is skipped (with a note), so the flaws of a profile always apply together. The
+    profile of *k* is the first *k* taken; a size larger than the flaws that fit is left out,
+    with a note.
+    """
+    order = list(flaws)
+    random.Random(seed).shuffle(order)
+    taken: list[str] = []
+    notes: list[str] = []
+    for flaw in order:
+        if len(taken) == max(sizes, default=0):
+            break
+        clash = next(((other, where) for other in taken
+                      if (where := overlap(_patch(flaw, solutions_dir), _patch(other, solutions_dir)))),
+                     None)
+        if clash is not None:
+            notes.append(f"profile draw skipped {flaw}: it changes the same lines of {clash[1]} as "
+                         f"{clash[0]}")
+            continue
+        taken.append(flaw)
+    profiles = {}
+    for size in sorted(set(sizes)):
+        if size > len(taken):
+            notes.append(f"no profile of {size} flaws: only {len(taken)} of the chosen exercises' "
+                         "flaws apply together")
+            continue
+        name = f"{PROFILE_PREFIX}{size}-flaw{'s' if size > 1 else ''}"
+        profiles[name] = Member(name, "profile", tuple(taken[:size]))
+    return profiles, notes
+
+
+def population(exercises: Sequence[str], seed: int, solutions: Sequence[str] | None = None,
+               solutions_dir: Path = SOLUTIONS_DIR) -> tuple[list[Member], list[str]]:
+    """The solutions to grade, most skilled first (reference, profiles, flawed, starter), and the
+    notes of the profile draw. ``solutions`` narrows it to those names."""
+    flaws = flaws_for(exercises, solutions_dir)
+    profiles, notes = draw_profiles(flaws, seed, solutions_dir=solutions_dir)
+    members = [Member(REFERENCE, REFERENCE),
+               *sorted(profiles.values(), key=lambda m: len(m.flaws)),
+               *(Member(FLAWED_PREFIX + flaw, "flawed", (flaw,)) for flaw in flaws),
+               Member(STARTER, STARTER)]
+    if solutions is not None:
+        wanted = set(solutions)
+        members = [m for m in members if m.name in wanted]
+    return members, notes
+
+
+def prepare_solution(name: str, exercises: Sequence[str], level: str, dest: Path,
+                     flaws: Sequence[str] = ()) -> Path:
+    """Materialize a known solution as the candidate repo made for ``exercises`` at ``level``
+    would hold it: its manifest and the level's ``contract.toml``. ``flaws``: for a profile, the
+    flaws whose patches go on the reference together."""
     catalogue = {e.slug: e for e in load_catalogue()}
-    folder = materialize(name, dest)
     chosen = [catalogue[slug] for slug in exercises]
-    (folder / "faultfirst.toml").write_text(manifest_text(chosen, level, template_hash()),
-                                            encoding="utf-8")
+    if name.startswith(PROFILE_PREFIX):
+        folder = materialize(REFERENCE, dest)
+        try:
+            apply_patch(folder, combine_patches(_patch(flaw, SOLUTIONS_DIR) for flaw in flaws))
+        except PatchError as error:
+            raise PatchError(f"profile {name} ({', '.join(flaws)}): {error}") from None
+    else:
+        folder = materialize(name, dest)
+    write_session_files(folder, chosen, level, template_hash())
     return folder
 
 
-def grade_percent(folder: Path, level: str, seed: int, out: Path) -> float:
-    """Grade one folder with the hidden checks; its score in percent."""
+# --- grading, and reusing what the level cannot change ---------------------------------------------
+
+def level_groups(levels: Sequence[str], exercises: Sequence[Exercise]) -> list[list[str]]:
+    """The levels whose ``contract.toml`` for ``exercises`` is the same, grouped, in order."""
+    groups: dict[str, list[str]] = {}
+    for level in levels:
+        text = contract_text(exercises, level).split("\n", 2)[-1]  # without the level's name
+        groups.setdefault(text, []).append(level)
+    return list(groups.values())
+
+
+def base_level(group: Sequence[str], levels_of: Iterable[tuple[str, ...]]) -> str:
+    """The level of a group graded with every check: the one where the most checks count (ties:
+    the hardest, which is last)."""
+    specs = list(levels_of)
+    return max(enumerate(group), key=lambda item: (sum(item[1] in s for s in specs), item[0]))[1]
+
+
+def to_regrade(base: Sequence[Verdict], base_name: str, level: str,
+               exercises: Sequence[str]) -> list[str]:
+    """The checks whose verdict at ``level`` cannot be taken from the grading at ``base_name``
+    (same contract): the soak, and every check of ``exercises`` that counts at ``level`` but did
+    not run at the base. Their names, in order."""
+    names = []
+    for record in base:
+        if record.exercise != SOAK and record.exercise not in exercises:
+            continue
+        counts_here = level in record.levels
+        ran_at_base = record.verdict != "not-run" and base_name in record.levels
+        if record.exercise == SOAK or (counts_here and not ran_at_base):
+            names.append(record.name)
+    return names
+
+
+def select_expression(names: Sequence[str]) -> str:
+    """A pytest ``-k`` expression selecting ``names`` (a substring match may select a few more,
+    which are then graded for real, never reused)."""
+    if not names:
+        raise ValueError("select_expression needs at least one check name")
+    return " or ".join(names)
+
+
+def merge(base: Sequence[Any], regraded: Sequence[Any], names: Sequence[str]) -> list[Any]:
+    """The records of a level: the regraded ones for ``names`` (and any other the selection ran
+    for real), the base grading's for the rest."""
+    fresh = {r.nodeid: r for r in regraded if r.name in names or r.verdict != "not-run"}
+    return [fresh.get(r.nodeid, r) for r in base] + [r for n, r in fresh.items()
+                                                     if n not in {b.nodeid for b in base}]
+
+
+def grade_records(folder: Path, level: str, seed: int, out: Path, select: str | None) -> Graded:
+    """Grade one folder with the hidden checks (``select``: a pytest -k expression, or all)."""
     from graders.harness import grade
 
-    result = grade(folder, level=level, seed=seed, out_dir=out)
+    result = grade(folder, level=level, seed=seed, out_dir=out, select=select)
     if result.status != "graded":
-        raise RuntimeError(f"grading {folder} at {level} failed: {result.message}")
-    return round(result.score.percent, 1)
+        raise RuntimeError(f"grading {folder} at {level} failed ({result.status}): {result.message}")
+    return Graded(round(result.score.percent, 1), tuple(c.record for c in result.score.checks))
+
+
+def rescore(records: Sequence[Any], exercises: Sequence[str], level: str) -> float:
+    from graders.harness.report.scoring import score_records
+
+    return round(score_records(records, exercises, level).percent, 1)
+
+
+class Progress:
+    """``n/N, elapsed, ~time left`` of the gradings, on a stream (stderr); the time left from
+    the mean duration of full and partial gradings so far."""
+
+    def __init__(self, total: int, write: Callable[[str], None]) -> None:
+        self.total, self.write = total, write
+        self.done = 0
+        self.started = time.monotonic()
+        self.durations: dict[str, list[float]] = {"full": [], "partial": []}
+        self.left = {"full": 0, "partial": 0}
+        self.lock = threading.Lock()
+
+    def plan(self, kind: str, count: int = 1) -> None:
+        with self.lock:
+            self.left[kind] += count
+
+    def finished(self, kind: str, seconds: float, what: str) -> None:
+        with self.lock:
+            self.done += 1
+            self.left[kind] -= 1
+            self.durations[kind].append(seconds)
+            elapsed = time.monotonic() - self.started
+            self.write(f"[{self.done}/{self.total}] {elapsed / 60:.1f} min elapsed, "
+                       f"~{self.estimate() / 60:.1f} min left  {what} ({seconds:.0f} s)")
+
+    def estimate(self) -> float:
+        means = {k: statistics.fmean(v) for k, v in self.durations.items() if v}
+        fallback = statistics.fmean(means.values()) if means else 0.0
+        work = sum(n * means.get(kind, fallback) for kind, n in self.left.items())
+        elapsed = time.monotonic() - self.started
+        spent = sum(sum(v) for v in self.durations.values())
+        parallel = spent / elapsed if elapsed > 0 and spent > 0 else 1.0  # gradings at once, measured
+        return work / max(1.0, parallel)
 
 
 def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
               solutions: Sequence[str] | None = None, seed: int = 0, out: Path | None = None,
-              grader: Grader = grade_percent,
+              grader: Grader = grade_records, rescorer: Rescorer = rescore,
               on_score: Callable[[str, str, float], None] | None = None,
-              jobs: int = 1) -> Calibration:
-    """Grade each known solution at each level (reports under ``out/<solution>/<level>``).
+              on_progress: Callable[[str], None] | None = None,
+              jobs: int = 1, reuse: bool = True) -> Calibration:
+    """Grade the population (:func:`population`) at each level; reports under
+    ``out/<solution>/<level>``.
 
-    ``jobs`` gradings run at once (each is mostly waiting on the fake LLM's clock, and every check
-    judges time on that clock, so two at a time on two cores keeps the verdicts).
+    ``jobs`` solutions are graded at once (each grading mostly waits on the fake LLM's clock,
+    and every check judges time on that clock, with generous upper bounds). ``reuse=False``
+    grades every level with every check (to verify the reuse).
     """
-    slugs = tuple(exercises or [e.slug for e in load_catalogue()])
-    names = list(solutions or solution_names())
-    result = Calibration(tuple(levels), slugs, {name: {} for name in names})
+    for level in levels:
+        if level not in LEVELS:
+            raise ValueError(f"unknown level {level!r}; allowed: {', '.join(LEVELS)}")
+    catalogue = {e.slug: e for e in load_catalogue()}
+    slugs = tuple(exercises or catalogue)
+    chosen = [catalogue[slug] for slug in slugs]
+    members, notes = population(slugs, seed, solutions)
+    result = Calibration(tuple(levels), slugs, {m.name: {} for m in members},
+                         {m.name: m for m in members}, notes, seed)
+    groups = level_groups(levels, chosen) if reuse else [[level] for level in levels]
+    partial_per_member = sum(len(group) - 1 for group in groups)
+    progress = Progress(len(members) * len(levels), on_progress or (lambda line: None))
+    progress.plan("full", len(members) * len(groups))
+    progress.plan("partial", len(members) * partial_per_member)
     out = out or Path(tempfile.mkdtemp(prefix="faultfirst-calibrate-"))
+    counts = {"full": 0, "partial": 0, "reused_verdicts": 0}
+    lock = threading.Lock()
+
     with tempfile.TemporaryDirectory(prefix="faultfirst-solutions-") as work:
 
-        def one(name: str, level: str) -> tuple[str, str, float]:
-            safe = name.replace("/", "-")
-            folder = prepare_solution(name, slugs, level, Path(work) / f"{safe}-{level}")
-            return name, level, grader(folder, level, seed, out / safe / level)
+        def graded(member: Member, level: str, select: str | None) -> Graded:
+            safe = member.name.replace("/", "-")
+            folder = prepare_solution(member.name, slugs, level, Path(work) / f"{safe}-{level}",
+                                      member.flaws if member.kind == "profile" else ())
+            kind = "partial" if select else "full"
+            started = time.monotonic()
+            outcome = grader(folder, level, seed, out / safe / level, select)
+            progress.finished(kind, time.monotonic() - started, f"{member.name} at {level}")
+            return outcome
+
+        def one(member: Member, group: list[str]) -> list[tuple[str, str, float]]:
+            # The grading at the base level feeds the others; its records are its verdicts.
+            base = group[0] if len(group) == 1 else base_level(group, check_levels())
+            first = graded(member, base, None)
+            scores = [(member.name, base, rescorer(first.records, slugs, base))]
+            with lock:
+                counts["full"] += 1
+            for level in (lv for lv in group if lv != base):
+                names = to_regrade(first.records, base, level, slugs)
+                if not names:
+                    percent = rescorer(first.records, slugs, level)
+                    progress.finished("partial", 0.0, f"{member.name} at {level} (all reused)")
+                    regraded: Sequence[Any] = ()
+                else:
+                    regraded = graded(member, level, select_expression(names)).records
+                    percent = rescorer(merge(first.records, regraded, names), slugs, level)
+                fresh = {r.nodeid for r in regraded if r.verdict != "not-run"}
+                with lock:
+                    counts["partial"] += 1
+                    counts["reused_verdicts"] += sum(
+                        1 for r in first.records if r.verdict != "not-run" and r.nodeid not in fresh
+                        and level in r.levels)
+                scores.append((member.name, level, percent))
+            return scores
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(one, name, level) for name in names for level in levels]
+            # The starter's gradings are the longest (it waits out every fault): start them first,
+            # so that they do not run alone at the end.
+            ordered = sorted(members, key=lambda m: m.kind != STARTER)
+            futures = [pool.submit(one, member, group) for member in ordered for group in groups]
             for future in as_completed(futures):
-                name, level, score = future.result()
-                result.scores[name][level] = score
-                if on_score is not None:
-                    on_score(name, level, score)
+                for name, level, score in future.result():
+                    result.scores[name][level] = score
+                    if on_score is not None:
+                        on_score(name, level, score)
+    result.run = {"elapsed_s": round(time.monotonic() - progress.started, 1), "jobs": jobs,
+                  "gradings_full": counts["full"], "gradings_partial": counts["partial"],
+                  "verdicts_reused": counts["reused_verdicts"],
+                  "level_groups": [list(g) for g in groups]}
     return result
 
 
+@functools.cache
+def check_levels() -> list[tuple[str, ...]]:
+    """Each check's levels, from the checks' declarations (for choosing a group's base level)."""
+    import importlib
+    import inspect
+
+    from faultfirst_data import package_folder
+
+    found = []
+    for path in sorted((package_folder("graders") / "checks").glob("test_*.py")):
+        module = importlib.import_module(f"graders.checks.{path.stem}")
+        for _, function in inspect.getmembers(module, inspect.isfunction):
+            spec = getattr(function, "__faultfirst_check__", None)
+            if spec is not None:
+                found.append(tuple(spec.levels))
+    return found
+
+
+# --- the table -------------------------------------------------------------------------------------
+
 def table(calibration: Calibration) -> str:
-    """The scores as a Markdown table, one row per solution, plus the separation per level."""
+    """The scores as a Markdown table (one row per solution, the ranked ones first), the
+    discrimination figures per level, and the recommendation."""
     levels = calibration.levels
-    lines = ["| solution | " + " | ".join(levels) + " |",
-             "| --- | " + " | ".join("---:" for _ in levels) + " |"]
-    for name, scores in calibration.scores.items():
-        lines.append(f"| {name} | " + " | ".join(f"{scores[level]:.1f}%" for level in levels) + " |")
+    lines = ["| solution | flaws | " + " | ".join(levels) + " |",
+             "| --- | ---: | " + " | ".join("---:" for _ in levels) + " |"]
+    order = calibration.ranked + [n for n in calibration.scores if n not in calibration.ranked]
+    for name in order:
+        member = calibration.member(name)
+        count = "all" if member.kind == STARTER else str(len(member.flaws))
+        label = name if member.kind != "profile" else f"{name} ({', '.join(member.flaws)})"
+        scores = calibration.scores[name]
+        lines.append(f"| {label} | {count} | "
+                     + " | ".join(f"{scores[level]:.1f}%" for level in levels) + " |")
+    figures = {level: calibration.figures(level) for level in levels}
+    if calibration.ranked:
+        lines.append("| Kendall's tau (known order) | | " + " | ".join(
+            "–" if figures[lv]["kendall_tau"] is None else f"{figures[lv]['kendall_tau']:.2f}"
+            for lv in levels) + " |")
+        lines.append("| spread (reference − lowest profile) | | "
+                     + " | ".join(f"{figures[lv]['spread']:.1f}" for lv in levels) + " |")
     if REFERENCE in calibration.scores and calibration.flawed:
-        gaps = [calibration.gap(level) for level in levels]
         total = len(calibration.flawed)
-        lines.append("| flawed below reference | " + " | ".join(f"{b}/{total}" for b, _ in gaps) + " |")
-        lines.append("| mean loss of a flawed | " + " | ".join(f"{m:.1f}" for _, m in gaps) + " |")
-    return "\n".join(lines)
+        lines.append("| flawed below reference | | " + " | ".join(
+            f"{figures[lv]['flawed_below_reference']}/{total}" for lv in levels) + " |")
+        lines.append("| mean loss of a flawed | | "
+                     + " | ".join(f"{figures[lv]['mean_loss']:.1f}" for lv in levels) + " |")
+    text = "\n".join(lines)
+    text += f"\n\nRecommended level: {recommendation_text(calibration)}."
+    if calibration.notes:
+        text += "\n\nNotes:\n" + "\n".join(f"- {note}" for note in calibration.notes)
+    return text
+
+
+def write_json(calibration: Calibration, path: Path) -> Path:
+    path.write_text(json.dumps(calibration.to_json(), indent=2) + "\n", encoding="utf-8")
+    return path

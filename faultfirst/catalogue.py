@@ -4,9 +4,11 @@ An exercise is a folder named after its slug, holding three files:
 
 - ``exercise.toml``: the facts about the exercise (see :class:`Exercise`) and a ``[contract]``
   table holding every number its brief states (deadlines, caps, HTTP statuses), so that a number
-  lives in exactly one place;
+  lives in exactly one place; ``[contract.levels.<level>]`` tables change some of those numbers at
+  a level (a tighter deadline, a lower cap at ``hurricane``);
 - ``brief.md``: the candidate's ticket, a jinja2 template rendered by :func:`render_brief` with
-  ``contract`` (the ``[contract]`` table) and ``level`` (the chaos profile the session runs at);
+  ``contract`` (the ``[contract]`` table at the level) and ``level`` (the chaos profile the
+  session runs at);
 - ``notes.md``: the interviewer's notes, with a rubric table (see :func:`parse_rubric`).
 
 A file that breaks a rule is refused with a :class:`CatalogueError` naming the file, the key and
@@ -29,7 +31,12 @@ import jinja2
 from fake_llm.faults import fault_kinds
 from fake_llm.profiles import LEVELS
 from faultfirst_data import exercises_dir
-from graders.clauses import TAGS  # the rubric tags the checks count under: one definition
+from graders.clauses import (  # TAGS: the rubric tags, one definition
+    LEVELS_KEY,
+    TAGS,
+    ClauseError,
+    contract_levels,
+)
 
 EXERCISES_DIR = exercises_dir()
 
@@ -78,7 +85,9 @@ class Exercise:
     """One exercise of the catalogue, as validated from its ``exercise.toml``.
 
     ``contract`` maps each key of the ``[contract]`` table to a number, a string, or a tuple of
-    them; it is read-only. ``path`` is the exercise's folder.
+    them; it is read-only. ``level_changes`` holds, per level, the keys whose value differs there
+    (``[contract.levels.<level>]``); :meth:`contract_at` applies them. ``path`` is the exercise's
+    folder.
     """
 
     slug: str
@@ -92,6 +101,15 @@ class Exercise:
     endpoints: tuple[str, ...]
     contract: Mapping[str, ContractValue] = field(hash=False)
     path: Path
+    level_changes: Mapping[str, Mapping[str, ContractValue]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def contract_at(self, level: str) -> dict[str, ContractValue]:
+        """The contract at ``level``: the base numbers with that level's changes applied."""
+        if level not in LEVELS:
+            raise CatalogueError(self.path / "exercise.toml", "level", f"unknown level {level!r}",
+                                 LEVELS)
+        return {**self.contract, **self.level_changes.get(level, {})}
 
     @property
     def brief_path(self) -> Path:
@@ -158,6 +176,7 @@ def load_exercise(folder: Path) -> Exercise:
         endpoints=_subset(path, "endpoints", data["endpoints"], ENDPOINTS),
         contract=_contract(path, data["contract"]),
         path=folder,
+        level_changes=_level_changes(path, data["contract"]),
     )
     for required in (exercise.brief_path, exercise.notes_path):
         if not required.is_file():
@@ -181,7 +200,7 @@ def render_brief(exercise: Exercise, level: str) -> str:
     )
     try:
         template = env.get_template(exercise.brief_path.name)
-        return template.render(contract=dict(exercise.contract), level=level)
+        return template.render(contract=exercise.contract_at(level), level=level)
     except jinja2.TemplateSyntaxError as exc:
         raise CatalogueError(exercise.brief_path, None,
                              f"template syntax error on line {exc.lineno}: {exc.message}") from None
@@ -287,6 +306,8 @@ def _contract(path: Path, table: Any) -> Mapping[str, ContractValue]:
         raise CatalogueError(path, "contract", "must be a non-empty table of numbers and strings")
     contract: dict[str, ContractValue] = {}
     for key, value in table.items():
+        if key == LEVELS_KEY:
+            continue
         dotted = f"contract.{key}"
         if not _CONTRACT_KEY.match(key):
             raise CatalogueError(path, dotted, "keys are lowercase_with_underscores")
@@ -301,6 +322,16 @@ def _contract(path: Path, table: Any) -> Mapping[str, ContractValue]:
             raise CatalogueError(path, dotted, f"unsupported value {value!r}",
                                  ["int", "float", "str", "list of those"])
     return MappingProxyType(contract)
+
+
+def _level_changes(path: Path, table: Any) -> Mapping[str, Mapping[str, ContractValue]]:
+    try:
+        _, changes = contract_levels(path, table)
+    except ClauseError as exc:
+        raise CatalogueError(path, f"contract.{LEVELS_KEY}", str(exc).removeprefix(f"{path}: ")) from None
+    return MappingProxyType({level: MappingProxyType(
+        {key: tuple(value) if isinstance(value, list) else value for key, value in values.items()})
+        for level, values in changes.items()})
 
 
 def _is_scalar(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -113,16 +114,23 @@ def run_gradescope(args: argparse.Namespace) -> int:
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
-    """Grade the starter, the flawed solutions and the reference at each level; table and plot."""
-    from faultfirst.calibrate import calibrate, table
+    """Grade the population (starter, reference, flawed solutions, profiles) at each level;
+    table, json and heat map; recommend a level."""
+    from faultfirst.calibrate import calibrate, recommendation_text, table, write_json
     from faultfirst.export import ExportError, choose_exercises
-    from faultfirst.plot import score_plot_svg
+    from faultfirst.plot import heatmap_svg
 
     levels = [level.strip() for level in args.levels.split(",") if level.strip()]
     unknown = [level for level in levels if level not in LEVELS]
     if unknown or not levels:
         print(f"error: unknown level(s) {', '.join(unknown) or '(none)'}; valid: {', '.join(LEVELS)}",
               file=sys.stderr)
+        return 2
+    if len(set(levels)) != len(levels):
+        print(f"error: a level is named twice in {args.levels}", file=sys.stderr)
+        return 2
+    if args.jobs < 1:
+        print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
     try:
         exercises = [e.slug for e in choose_exercises(args.exercises.split(","))] if args.exercises \
@@ -133,17 +141,29 @@ def run_calibrate(args: argparse.Namespace) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
 
-    def progress(name: str, level: str, score: float) -> None:
-        print(f"  {name:<40} {level:<10} {score:5.1f}%", flush=True)
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
 
-    result = calibrate(levels, exercises, seed=args.seed, out=out / "reports", on_score=progress,
-                       jobs=args.jobs)
+    scores_so_far = out / "scores.jsonl"  # each score as it comes: a stopped run keeps them
+    scores_so_far.write_text("", encoding="utf-8")
+
+    def on_score(name: str, level: str, score: float) -> None:
+        with scores_so_far.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps({"solution": name, "level": level, "percent": score}) + "\n")
+
+    result = calibrate(levels, exercises, seed=args.seed, out=out / "reports", on_progress=progress,
+                       on_score=on_score, jobs=args.jobs, reuse=not args.no_reuse)
     text = table(result)
-    best = result.best_level()
-    (out / "calibration.md").write_text(text + "\n", encoding="utf-8")
-    (out / "calibration.svg").write_text(score_plot_svg(result), encoding="utf-8")
-    print(f"\n{text}\n\nbest separation at level: {best}\n"
-          f"table: {out / 'calibration.md'}\nplot:  {out / 'calibration.svg'}")
+    (out / "calibration.md").write_text(f"# Calibration, seed {result.seed}\n\n{text}\n",
+                                        encoding="utf-8")
+    write_json(result, out / "calibration.json")
+    (out / "calibration.svg").write_text(heatmap_svg(result), encoding="utf-8")
+    run = result.run
+    print(f"\n{text}\n\n{recommendation_text(result)}\n"
+          f"{run['gradings_full']} full and {run['gradings_partial']} partial gradings, "
+          f"{run['verdicts_reused']} verdicts reused, {run['elapsed_s'] / 60:.1f} min\n"
+          f"table: {out / 'calibration.md'}\njson:  {out / 'calibration.json'}\n"
+          f"plot:  {out / 'calibration.svg'}")
     return 0
 
 
@@ -198,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help=f"comma-separated levels (default: {','.join(LEVELS)})")
     calibrate.add_argument("--seed", type=int, default=0, help="chaos seed (default 0)")
     calibrate.add_argument("--jobs", type=int, default=2, help="gradings at once (default 2)")
+    calibrate.add_argument("--no-reuse", action="store_true",
+                           help="grade every level with every check (to verify the reuse)")
     calibrate.add_argument("--out", default="faultfirst-calibration",
                            help="where to write the table, the plot and the reports")
     calibrate.set_defaults(run=run_calibrate)

@@ -1,14 +1,17 @@
 """Making a candidate repo: the starter app, the chosen briefs and the fake LLM, in one git commit.
 
 What goes out: ``candidate_template/`` (its ``README.md.j2`` rendered for the candidate), each
-chosen exercise's ``brief.md`` rendered at the level, a copy of ``fake_llm`` whose default profile
-is the level, and a manifest ``faultfirst.toml`` (exercises, level, kit version, template hash).
+chosen exercise's ``brief.md`` rendered at the level, ``contract.toml`` (the numbers of those
+briefs at the level, one table per exercise, for the app to read if it likes), a copy of
+``fake_llm`` whose default profile is the level, and a manifest ``faultfirst.toml`` (exercises,
+level, kit version, template hash).
 What never goes out: graders, solutions, interviewer notes, the exercises' own ``exercise.toml``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -28,6 +31,7 @@ KIT_ROOT = package_folder("faultfirst").parent  # where the kit's packages are i
 TEMPLATE_DIR = template_dir()
 FAKE_LLM_DIR = package_folder("fake_llm")
 _SKIP_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", "scripts"}
+CONTRACT_FILE = "contract.toml"
 _GITIGNORE = "__pycache__/\n*.pyc\n.venv/\n.pytest_cache/\n.mypy_cache/\n.ruff_cache/\n"
 
 
@@ -107,6 +111,31 @@ def manifest_text(exercises: Sequence[Exercise], level: str, digest: str) -> str
     )
 
 
+def _toml_value(value: object) -> str:
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def contract_text(exercises: Sequence[Exercise], level: str) -> str:
+    """The ``contract.toml`` of a repo made for these exercises at this level: every number of
+    their briefs, as the briefs render it at ``level``, one ``[<slug>]`` table per exercise."""
+    lines = [f"# The numbers your briefs state, at the {level} level: the same values as the briefs,",
+             "# machine-readable. The briefs are the contract; this file only repeats their numbers."]
+    for exercise in exercises:
+        lines += ["", f"[{exercise.slug}]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in exercise.contract_at(level).items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_session_files(folder: Path, exercises: Sequence[Exercise], level: str, digest: str) -> None:
+    """The files that say what a repo is graded on: the manifest and the level's contract."""
+    (folder / "faultfirst.toml").write_text(manifest_text(exercises, level, digest), encoding="utf-8")
+    (folder / CONTRACT_FILE).write_text(contract_text(exercises, level), encoding="utf-8")
+
+
 def _render_readme(target: Path, name: str, level: str, exercises: list[Exercise]) -> None:
     source = target / "README.md.j2"
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
@@ -152,7 +181,7 @@ def export_candidate(slugs: Sequence[str], level: str, out: Path,
         brief.write_text(text, encoding="utf-8")
     _copy_tree(FAKE_LLM_DIR, out / "fake_llm")
     (out / "fake_llm" / "profiles" / "DEFAULT").write_text(level + "\n", encoding="utf-8")
-    (out / "faultfirst.toml").write_text(manifest_text(exercises, level, digest), encoding="utf-8")
+    write_session_files(out, exercises, level, digest)
     (out / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
     commit = _git_commit(out, name)
     return ExportResult(out, tuple(e.slug for e in exercises), level, digest, commit)

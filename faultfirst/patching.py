@@ -97,3 +97,67 @@ def apply_patch(root: Path, patch: str) -> list[str]:
     if not changed:
         raise PatchError("the patch changes no file")
     return changed
+
+
+def hunk_spans(patch: str) -> dict[str, list[tuple[int, int]]]:
+    """The lines of the original each file's hunks cover, context included: ``{path: [(first,
+    last)]}`` (1-based, inclusive), for telling whether two patches touch the same lines."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for path, body in _files(patch.splitlines(keepends=True)):
+        for line in body:
+            match = _HUNK.match(line)
+            if match:
+                start, length = int(match.group(1)), int(match.group(2) or "1")
+                spans.setdefault(path, []).append((start, start + max(length, 1) - 1))
+    return spans
+
+
+def overlap(first: str, second: str) -> str | None:
+    """Where two patches of the same original touch the same lines (``"path"``), or None when
+    they can be applied together (:func:`combine_patches`)."""
+    a, b = hunk_spans(first), hunk_spans(second)
+    for path in sorted(a.keys() & b.keys()):
+        if any(x0 <= y1 + 1 and y0 <= x1 + 1 for x0, x1 in a[path] for y0, y1 in b[path]):
+            return path
+    return None
+
+
+def combine_patches(patches: Iterable[str]) -> str:
+    """One patch doing what ``patches`` (each against the same original) do together.
+
+    The hunks of a file are merged in the original's line order; hunks of two patches that touch
+    the same or adjacent lines raise :class:`PatchError` naming the file, never a guess at how
+    the two changes would mix.
+    """
+    chosen = list(patches)
+    for i, first in enumerate(chosen):
+        for second in chosen[i + 1:]:
+            clash = overlap(first, second)
+            if clash is not None:
+                raise PatchError(f"{clash}: two of the patches change the same lines")
+    by_file: dict[str, list[tuple[int, list[str]]]] = {}
+    for patch in chosen:
+        for path, body in _files(patch.splitlines(keepends=True)):
+            hunk: list[str] = []
+            for line in body:
+                if _HUNK.match(line) and hunk:
+                    by_file.setdefault(path, []).append((_start(hunk[0]), hunk))
+                    hunk = []
+                hunk.append(line)
+            if hunk:
+                by_file.setdefault(path, []).append((_start(hunk[0]), hunk))
+    parts = []
+    for path in sorted(by_file):
+        parts += [f"--- a/{path}\n", f"+++ b/{path}\n"]
+        for _, hunk in sorted(by_file[path], key=lambda item: item[0]):
+            parts += hunk
+    if not parts:
+        raise PatchError("the patches change no file")
+    return "".join(parts)
+
+
+def _start(header: str) -> int:
+    match = _HUNK.match(header)
+    if not match:
+        raise PatchError(f"expected a hunk header, got {header!r}")
+    return int(match.group(1))

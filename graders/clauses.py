@@ -16,8 +16,10 @@ the brief covers the secondary too). ``tests/test_input_coverage.py`` owns the v
 proves the fake produces each input on each wire.
 
 An id is ``<slug>.<name>`` (lowercase words joined by hyphens); ids never change once a report
-has quoted them. A check declares the clauses it proves (``@check(..., clauses=(...))``); a failed
-check's report quotes them, so the interviewer reads which promise of the brief was broken.
+has quoted them. A number the contract may set per level is written as the brief writes it,
+``{{ contract.deadline_s }}``, and :func:`render_clause` fills it in for the level. A check
+declares the clauses it proves (``@check(..., clauses=(...))``); a failed check's report quotes
+them, so the interviewer reads which promise of the brief was broken.
 
 This module reads TOML only (``tomllib``): the graders run in a sandbox that never imports the
 ``faultfirst`` CLI package. A malformed file raises :class:`ClauseError` naming the file and the
@@ -34,6 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from fake_llm.profiles import LEVELS  # the fake LLM's levels, calmest first: one definition
 from faultfirst_data import exercises_dir
 
 EXERCISES_DIR = exercises_dir()  # the checkout's exercises/, or the installed kit's copy
@@ -42,6 +45,8 @@ EXERCISES_DIR = exercises_dir()  # the checkout's exercises/, or the installed k
 TAGS = ("timeouts", "retries", "parsing", "fallback", "concurrency", "streaming", "cost",
         "correctness")
 CLAUSES_FILE = "clauses.toml"
+LEVELS_KEY = "levels"  # [contract.levels.<level>]: the numbers that differ at that level
+_PLACEHOLDER = re.compile(r"\{\{\s*contract\.([a-z][a-z0-9_]*)(?:\s*\*\s*(\d+))?\s*\}\}")
 _ID = re.compile(r"^(?P<slug>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -147,20 +152,73 @@ def load_clauses(root: Path = EXERCISES_DIR) -> Mapping[str, Clause]:
     return _load(root.resolve())
 
 
-def quote(ids: Iterable[str], root: Path = EXERCISES_DIR) -> list[dict[str, str]]:
-    """``[{"id", "text"}]`` for ``ids``, in order; an id no brief defines is quoted as unknown
-    (a report must never fail over a stale id)."""
+def render_clause(text: str, contract: Mapping[str, Any]) -> str:
+    """``text`` with each ``{{ contract.<key> }}`` (or ``{{ contract.<key> * <n> }}``) replaced by
+    the contract's value, as jinja2 renders it in the brief; ClauseError for a key the contract
+    lacks."""
+    def value(match: re.Match[str]) -> str:
+        key, times = match.group(1), match.group(2)
+        if key not in contract:
+            raise ClauseError(f"clause text uses contract.{key}, which the contract lacks")
+        return str(contract[key] * int(times) if times else contract[key])
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def quote(ids: Iterable[str], root: Path = EXERCISES_DIR, level: str | None = None) -> list[dict[str, str]]:
+    """``[{"id", "text"}]`` for ``ids``, in order, the text rendered for ``level`` (default: the
+    contract's base numbers); an id no brief defines is quoted as unknown (a report must never
+    fail over a stale id)."""
     try:
         clauses = load_clauses(root)
+        contracts = load_contracts(root, level)
+        return [{"id": clause_id, "text": render_clause(clauses[clause_id].text,
+                                                        contracts.get(clauses[clause_id].exercise, {}))
+                 if clause_id in clauses else "(no such clause)"} for clause_id in ids]
     except ClauseError as exc:
         return [{"id": clause_id, "text": f"(clauses unreadable: {exc})"} for clause_id in ids]
-    return [{"id": clause_id,
-             "text": clauses[clause_id].text if clause_id in clauses else "(no such clause)"}
-            for clause_id in ids]
 
 
-def load_contracts(root: Path = EXERCISES_DIR) -> dict[str, dict[str, Any]]:
-    """Every exercise's ``[contract]`` table by slug, as plain data (lists stay lists)."""
+def contract_levels(path: Path, table: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(the base contract, the overrides by level) of one ``[contract]`` table.
+
+    ``[contract.levels.<level>]`` may only name a known level, and only keys of the base contract
+    with a value of the same kind (a number for a number, a list for a list); ClauseError naming
+    ``path`` otherwise."""
+    base = {key: value for key, value in table.items() if key != LEVELS_KEY}
+    levels = table.get(LEVELS_KEY, {})
+    if not isinstance(levels, dict):
+        raise ClauseError(f"{path}: contract.{LEVELS_KEY} must be a table of levels ({', '.join(LEVELS)})")
+    overrides: dict[str, dict[str, Any]] = {}
+    for level, changes in levels.items():
+        where = f"{path}: contract.{LEVELS_KEY}.{level}"
+        if level not in LEVELS:
+            raise ClauseError(f"{where}: unknown level; allowed: {', '.join(LEVELS)}")
+        if not isinstance(changes, dict) or not changes:
+            raise ClauseError(f"{where}: must be a non-empty table of contract keys")
+        for key, value in changes.items():
+            if key not in base:
+                raise ClauseError(f"{where}: {key!r} is not a key of the base [contract]")
+            if _kind(value) != _kind(base[key]):
+                raise ClauseError(f"{where}: {key} = {value!r} is not of the kind of the base value "
+                                  f"{base[key]!r}")
+        overrides[level] = dict(changes)
+    return base, overrides
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def load_contracts(root: Path = EXERCISES_DIR, level: str | None = None) -> dict[str, dict[str, Any]]:
+    """Every exercise's ``[contract]`` table by slug, as plain data (lists stay lists), with the
+    ``[contract.levels.<level>]`` overrides of ``level`` applied (none when ``level`` is None)."""
+    if level is not None and level not in LEVELS:
+        raise ClauseError(f"unknown level {level!r}; allowed: {', '.join(LEVELS)}")
     contracts: dict[str, dict[str, Any]] = {}
     for folder in _folders(root):
         path = folder / "exercise.toml"
@@ -169,5 +227,6 @@ def load_contracts(root: Path = EXERCISES_DIR) -> dict[str, dict[str, Any]]:
         table = _read_toml(path).get("contract")
         if not isinstance(table, dict):
             raise ClauseError(f"{path}: no [contract] table")
-        contracts[folder.name] = dict(table)
+        base, overrides = contract_levels(path, table)
+        contracts[folder.name] = {**base, **(overrides.get(level, {}) if level else {})}
     return contracts

@@ -39,6 +39,7 @@ class Flaw:
     fails: tuple[str, ...]
     also_fails: dict[str, str]
     uncaught: str = ""
+    level: str = "realistic"  # where its checks count (a flaw caught by checks from stormy up: stormy)
 
     @classmethod
     def load(cls, name: str) -> Flaw:
@@ -48,4 +49,4 @@ class Flaw:
         also = {entry["check"]: entry["reason"] for entry in data.get("also_fails", [])}
         return cls(data["name"], data["exercise"], data["description"],
                    _strings(data, "clauses", where), _strings(data, "fails", where), also,
-                   data.get("uncaught", ""))
+                   data.get("uncaught", ""), data.get("level", "realistic"))

@@ -1,80 +1,339 @@
-"""Calibration picks the level that separates flawed solutions from the reference; plot and CLI."""
+"""Calibration: the population (flawed solutions, nested profiles), Kendall's tau, the reuse of
+verdicts the level cannot change, the recommendation, calibration.json, the heat map and the CLI.
+No real grading here: a stand-in grader returns made-up records."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import sys
 import tomllib
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
-from faultfirst.calibrate import Calibration, calibrate, prepare_solution, table
+from faultfirst.calibrate import (
+    SCHEMA,
+    Calibration,
+    Graded,
+    Member,
+    Verdict,
+    base_level,
+    calibrate,
+    draw_profiles,
+    flaws_for,
+    kendall_tau,
+    level_groups,
+    merge,
+    population,
+    prepare_solution,
+    select_expression,
+    table,
+    to_regrade,
+)
+from faultfirst.catalogue import LEVELS, load_catalogue
 from faultfirst.cli import main
-from faultfirst.plot import score_plot_svg
+from faultfirst.patching import PatchError, apply_patch, combine_patches, make_patch
+from faultfirst.plot import colour, heatmap_svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+CATALOGUE = {e.slug: e for e in load_catalogue()}
 
 
-def made_up(levels: tuple[str, ...]) -> Calibration:
-    result = Calibration(levels, ("retries",))
+# --- Kendall's tau ---------------------------------------------------------------------------------
+
+def test_tau_is_one_for_the_known_order_and_minus_one_reversed():
+    known = [0, -1, -3, -5, -99]
+    assert kendall_tau(known, [100, 90, 80, 70, 10]) == 1.0
+    assert kendall_tau(known, [10, 70, 80, 90, 100]) == -1.0
+
+
+def test_tau_counts_one_swap_of_five_as_point_eight():
+    # 10 pairs, one discordant: (9 - 1) / 10
+    assert kendall_tau([4, 3, 2, 1, 0], [100, 80, 90, 70, 10]) == pytest.approx(0.8)
+
+
+def test_tau_b_counts_tied_scores_against_the_order():
+    # reference and the 1-flaw profile tie: 5 concordant of 6 pairs, one tied in scores
+    tau = kendall_tau([0, -1, -3, -4], [100, 100, 80, 10])
+    assert tau == pytest.approx(5 / (6 * 5) ** 0.5)
+    assert tau < 1.0
+    assert kendall_tau([0, -1], [50, 50]) == 0.0
+
+
+def test_tau_refuses_sequences_of_two_lengths():
+    with pytest.raises(ValueError, match="one length"):
+        kendall_tau([1, 2], [1])
+
+
+# --- the population --------------------------------------------------------------------------------
+
+def _flaw(root: Path, name: str, exercise: str, patch: str) -> None:
+    folder = root / "flawed" / name
+    folder.mkdir(parents=True)
+    (folder / "flaw.toml").write_text(f'name = "{name}"\nexercise = "{exercise}"\n')
+    (folder / "flaw.patch").write_text(patch)
+
+
+def _patch_of(tmp_path: Path, lines: list[str], changes: dict[int, str], name: str = "a.py") -> str:
+    base = tmp_path / "base"
+    base.mkdir(exist_ok=True)
+    (base / name).write_text("".join(lines))
+    changed = list(lines)
+    for index, text in changes.items():
+        changed[index] = text
+    return make_patch(base, {name: "".join(changed)})
+
+
+LINES = [f"line {i}\n" for i in range(40)]
+
+
+def test_only_the_chosen_exercises_flaws_are_drawn():
+    retries = flaws_for(["retries"])
+    assert retries and all(
+        tomllib.loads((Path("solutions/flawed") / f / "flaw.toml").read_text())["exercise"] == "retries"
+        for f in retries)
+    members, _ = population(["retries"], seed=0)
+    names = [m.name for m in members]
+    assert names[0] == "reference" and names[-1] == "starter"
+    assert {n.removeprefix("flawed/") for n in names if n.startswith("flawed/")} == set(retries)
+
+
+def test_profiles_are_nested_seeded_and_apply_together(tmp_path):
+    members, notes = population(list(CATALOGUE), seed=0)
+    profiles = {m.name: m for m in members if m.kind == "profile"}
+    assert sorted(len(m.flaws) for m in profiles.values()) == [1, 3, 5]
+    one, three, five = sorted(profiles.values(), key=lambda m: len(m.flaws))
+    assert five.flaws[:3] == three.flaws and three.flaws[:1] == one.flaws
+    assert population(list(CATALOGUE), seed=0) == (members, notes)  # same seed, same draw
+    assert population(list(CATALOGUE), seed=1)[0] != members
+    folder = prepare_solution(five.name, ["retries"], "calm", tmp_path / "five", five.flaws)
+    assert (folder / "litreview" / "__main__.py").is_file()
+
+
+def test_a_flaw_touching_the_same_lines_is_skipped_with_a_note(tmp_path):
+    root = tmp_path / "solutions"
+    _flaw(root, "first", "retries", _patch_of(tmp_path, LINES, {5: "first\n"}))
+    _flaw(root, "clash", "retries", _patch_of(tmp_path, LINES, {6: "clash\n"}))
+    _flaw(root, "apart", "retries", _patch_of(tmp_path, LINES, {30: "apart\n"}))
+    _flaw(root, "other", "citations", _patch_of(tmp_path, LINES, {20: "other\n"}))
+    assert flaws_for(["retries"], root) == ["apart", "clash", "first"]
+    for seed in range(6):
+        profiles, notes = draw_profiles(flaws_for(["retries"], root), seed, (1, 2, 3), root)
+        two = profiles["profile/2-flaws"].flaws
+        assert "apart" in two and not {"first", "clash"} <= set(two)
+        assert any("changes the same lines of a.py" in note for note in notes)
+        assert "profile/3-flaws" not in profiles
+        assert any("no profile of 3 flaws: only 2" in note for note in notes)
+
+
+def test_patches_of_one_file_combine_unless_they_overlap(tmp_path):
+    first = _patch_of(tmp_path, LINES, {5: "first\n"})
+    second = _patch_of(tmp_path, LINES, {30: "second\n"})
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "a.py").write_text("".join(LINES))
+    apply_patch(target, combine_patches([second, first]))
+    text = (target / "a.py").read_text().splitlines()
+    assert text[5] == "first" and text[30] == "second" and len(text) == 40
+    with pytest.raises(PatchError, match=r"a\.py: two of the patches change the same lines"):
+        combine_patches([first, _patch_of(tmp_path, LINES, {7: "near\n"})])
+
+
+# --- levels and what is regraded ---------------------------------------------------------------------
+
+def test_levels_group_by_the_contract_the_app_reads():
+    levels = list(LEVELS)
+    assert level_groups(levels, [CATALOGUE["deadlines"]]) == [levels]
+    assert level_groups(levels, [CATALOGUE["streaming"], CATALOGUE["retries"]]) == \
+        [["calm", "realistic", "stormy"], ["hurricane"]]
+
+
+def test_the_base_level_is_where_the_most_checks_count():
+    everywhere, from_stormy = tuple(LEVELS), ("stormy", "hurricane")
+    assert base_level(["calm", "realistic", "stormy"], [everywhere, from_stormy]) == "stormy"
+    assert base_level(["calm", "realistic"], [everywhere]) == "realistic"  # a tie: the harder
+
+
+def _verdict(name, exercise="retries", levels=tuple(LEVELS), verdict="pass"):
+    return Verdict(f"graders/checks/x.py::{name}", name, exercise, levels, verdict)
+
+
+def test_only_the_soak_and_checks_new_at_the_level_are_regraded():
+    base = [_verdict("test_mixed", "soak"),
+            _verdict("test_plain"),
+            _verdict("test_gated", levels=("stormy", "hurricane")),
+            _verdict("test_calm_only", levels=("calm",), verdict="not-run"),
+            _verdict("test_other_exercise", "batch", verdict="not-run")]
+    assert to_regrade(base, "stormy", "calm", ["retries"]) == ["test_mixed", "test_calm_only"]
+    assert to_regrade(base, "stormy", "hurricane", ["retries"]) == ["test_mixed"]
+    assert select_expression(["test_a", "test_b"]) == "test_a or test_b"
+    with pytest.raises(ValueError):
+        select_expression([])
+
+
+def test_merge_prefers_the_regraded_verdicts():
+    base = [_verdict("test_mixed", "soak"), _verdict("test_plain")]
+    fresh = [_verdict("test_mixed", "soak", verdict="fail"),
+             _verdict("test_plain", verdict="not-run")]  # deselected at this level
+    merged = merge(base, fresh, ["test_mixed"])
+    assert [(r.name, r.verdict) for r in merged] == [("test_mixed", "fail"), ("test_plain", "pass")]
+
+
+class FakeGrader:
+    """Records every grading; the soak fails at hurricane, a gated check fails for flawed ones."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, folder, level, seed, out, select):
+        name = folder.name.rsplit("-", 1)[0]
+        self.calls.append((name, level, select))
+        records = [_verdict("test_mixed", "soak", verdict="fail" if level == "hurricane" else "pass"),
+                   _verdict("test_plain", verdict="fail" if name == "starter" else "pass"),
+                   _verdict("test_gated", levels=("stormy", "hurricane"),
+                            verdict="fail" if name.startswith(("flawed", "profile")) else "pass")]
+        if select:
+            records = [r if r.name in select.split(" or ") else
+                       Verdict(r.nodeid, r.name, r.exercise, r.levels, "not-run") for r in records]
+        return Graded(0.0, tuple(records))
+
+
+def rescore(records, exercises, level):
+    counted = [r for r in records if r.exercise == "soak" or (level in r.levels and r.verdict != "not-run")]
+    return round(100 * sum(r.verdict == "pass" for r in counted) / len(counted), 1)
+
+
+def test_calibrate_grades_the_base_level_fully_and_the_others_partly(tmp_path):
+    grader = FakeGrader()
+    lines = []
+    result = calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"],
+                       out=tmp_path, grader=grader, rescorer=rescore, on_progress=lines.append)
+    assert sorted(grader.calls) == [("flawed-no-jitter", "calm", "test_mixed"),
+                                    ("flawed-no-jitter", "stormy", None),
+                                    ("reference", "calm", "test_mixed"), ("reference", "stormy", None)]
+    assert result.scores == {"reference": {"calm": 100.0, "stormy": 100.0},
+                             "flawed/no-jitter": {"calm": 100.0, "stormy": 66.7}}
+    assert len(lines) == 4 and lines[-1].startswith("[4/4] ") and "min left" in lines[-1]
+    assert result.run["gradings_full"] == 2 and result.run["gradings_partial"] == 2
+    assert result.run["verdicts_reused"] == 2  # test_plain at calm, twice
+
+
+def test_without_reuse_every_level_is_graded_in_full(tmp_path):
+    grader = FakeGrader()
+    calibrate(["calm", "stormy"], ["retries"], solutions=["reference"], out=tmp_path,
+              grader=grader, rescorer=rescore, reuse=False)
+    assert sorted(grader.calls) == [("reference", "calm", None), ("reference", "stormy", None)]
+
+
+def test_the_prepared_solution_gets_the_levels_manifest_and_contract(tmp_path):
+    folder = prepare_solution("reference", ["batch", "streaming"], "hurricane", tmp_path / "ref")
+    manifest = tomllib.loads((folder / "faultfirst.toml").read_text())
+    assert manifest["exercises"] == ["batch", "streaming"] and manifest["level"] == "hurricane"
+    contract = tomllib.loads((folder / "contract.toml").read_text())
+    assert contract["batch"]["max_in_flight"] == 3 and contract["streaming"]["first_event_s"] == 1.5
+
+
+def _policy_module(folder: Path, monkeypatch):
+    """The prepared solution's litreview/policy.py, imported under a name of its own."""
+    name = f"policy_of_{folder.name}"
+    spec = importlib.util.spec_from_file_location(name, folder / "litreview" / "policy.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_reference_reads_the_levels_numbers_as_a_candidate_app_would(tmp_path, monkeypatch):
+    chosen = ["batch", "streaming"]
+    calm = _policy_module(prepare_solution("reference", chosen, "calm", tmp_path / "c"), monkeypatch)
+    storm = _policy_module(prepare_solution("reference", chosen, "hurricane", tmp_path / "h"),
+                           monkeypatch)
+    assert calm.Policy.for_session() == calm.Policy()
+    hurricane = storm.Policy.for_session()
+    assert (hurricane.batch_concurrency, hurricane.stream_first_event_s, hurricane.stream_idle_s,
+            hurricane.stream_attempt_s) == (3, 1.5, 1.0, 0.75)
+    (tmp_path / "h" / "contract.toml").write_text("[a]\nmax_attempts = 4\n[b]\nmax_attempts = 3\n")
+    with pytest.raises(storm.PolicyError, match="max_attempts is both 4 and 3"):
+        storm.Policy.for_session()
+
+
+# --- figures, recommendation, json, table, plot ----------------------------------------------------
+
+def made_up(levels=("calm", "realistic", "stormy")) -> Calibration:
+    result = Calibration(levels, ("retries",), seed=3)
+    result.members = {"profile/1-flaw": Member("profile/1-flaw", "profile", ("a",)),
+                      "profile/2-flaws": Member("profile/2-flaws", "profile", ("a", "b"))}
     result.scores = {
-        "starter": {"calm": 40.0, "realistic": 10.0, "stormy": 5.0},
         "reference": {"calm": 100.0, "realistic": 100.0, "stormy": 100.0},
+        "profile/1-flaw": {"calm": 100.0, "realistic": 90.0, "stormy": 85.0},
+        "profile/2-flaws": {"calm": 95.0, "realistic": 80.0, "stormy": 75.0},
         "flawed/a": {"calm": 100.0, "realistic": 85.0, "stormy": 80.0},
         "flawed/b": {"calm": 90.0, "realistic": 90.0, "stormy": 90.0},
+        "starter": {"calm": 40.0, "realistic": 10.0, "stormy": 5.0},
     }
     return result
 
 
-def test_best_level_maximises_flawed_below_reference_then_gap():
-    assert made_up(("calm", "realistic", "stormy")).best_level() == "stormy"
-    tied = made_up(("calm", "realistic"))
-    tied.scores["flawed/a"]["realistic"] = 90.0
-    tied.scores["flawed/b"]["realistic"] = 95.0
-    assert tied.best_level() == "realistic"  # 2 of 2 below beats 1 of 2
+def test_the_recommended_level_has_the_best_tau_then_the_most_below_then_the_spread():
+    result = made_up()
+    assert result.ranked == ["reference", "profile/1-flaw", "profile/2-flaws", "starter"]
+    assert result.tau("calm") < 1.0 and result.tau("realistic") == 1.0
+    assert result.spread("stormy") == 25.0  # reference 100 - lowest profile 75: the starter left out
+    assert result.recommend() == ("stormy", ("stormy",))  # tau 1 at both; stormy spreads wider
 
 
-def test_ties_prefer_the_calmer_level():
-    result = made_up(("calm", "realistic", "stormy"))
-    result.scores["flawed/a"]["realistic"] = 80.0
-    result.scores["flawed/a"]["stormy"] = 80.0
-    result.scores["flawed/b"]["stormy"] = 90.0
-    assert result.best_level() == "realistic"
+def test_a_tie_is_said_and_goes_to_the_calmer_level():
+    result = made_up()
+    for name in result.scores:
+        result.scores[name]["stormy"] = result.scores[name]["realistic"]
+    level, tied = result.recommend()
+    assert (level, tied) == ("realistic", ("realistic", "stormy"))
+    assert "levels realistic, stormy tie" in table(result)
 
 
-def test_table_and_plot():
-    result = made_up(("calm", "realistic", "stormy"))
-    text = table(result)
-    assert "| flawed/a | 100.0% | 85.0% | 80.0% |" in text
-    assert "| flawed below reference | 1/2 | 2/2 | 2/2 |" in text
-    svg = score_plot_svg(result)
-    root = ET.fromstring(svg)
-    assert len(root.findall("{http://www.w3.org/2000/svg}polyline")) == 4
-    assert "best separation" in svg
+def test_calibration_json_follows_its_schema():
+    result = made_up()
+    result.notes = ["a note"]
+    data = json.loads(json.dumps(result.to_json()))
+    assert data["schema"] == SCHEMA and data["seed"] == 3
+    assert data["levels"] == ["calm", "realistic", "stormy"] and data["exercises"] == ["retries"]
+    assert data["solutions"]["profile/2-flaws"] == {
+        "kind": "profile", "flaws": ["a", "b"],
+        "percent": {"calm": 95.0, "realistic": 80.0, "stormy": 75.0}}
+    assert data["solutions"]["flawed/b"]["kind"] == "flawed"
+    assert data["known_order"] == ["reference", "profile/1-flaw", "profile/2-flaws", "starter"]
+    assert set(data["discrimination"]["calm"]) == {"kendall_tau", "spread", "flawed_below_reference",
+                                                   "flawed", "mean_loss"}
+    assert data["discrimination"]["stormy"]["flawed_below_reference"] == 2
+    assert data["recommendation"]["level"] == "stormy" and data["recommendation"]["tied"] == ["stormy"]
+    assert data["notes"] == ["a note"] and isinstance(data["run"], dict)
 
 
-def test_calibrate_grades_every_solution_at_every_level(tmp_path):
-    seen = []
-
-    def grader(folder, level, seed, out):
-        manifest = tomllib.loads((folder / "faultfirst.toml").read_text())
-        seen.append((folder.name, level, tuple(manifest["exercises"]), manifest["level"]))
-        return 100.0 if "reference" in folder.name else 50.0
-
-    result = calibrate(["calm", "stormy"], ["retries", "citations"], solutions=["starter", "reference"],
-                       out=tmp_path, grader=grader)
-    assert result.scores == {"starter": {"calm": 50.0, "stormy": 50.0},
-                             "reference": {"calm": 100.0, "stormy": 100.0}}
-    assert [(level, ex, lv) for _, level, ex, lv in seen] == [
-        ("calm", ("retries", "citations"), "calm"), ("stormy", ("retries", "citations"), "stormy")] * 2
+def test_the_table_lists_profiles_with_their_flaws_and_the_figures():
+    text = table(made_up())
+    assert "| profile/2-flaws (a, b) | 2 | 95.0% | 80.0% | 75.0% |" in text
+    assert "| starter | all | 40.0% | 10.0% | 5.0% |" in text
+    assert "| flawed below reference | | 1/2 | 2/2 | 2/2 |" in text
+    assert "Kendall's tau" in text and "Recommended level: stormy separates best" in text
 
 
-def test_prepared_solution_is_a_runnable_app_with_the_chosen_manifest(tmp_path):
-    folder = prepare_solution("reference", ["batch"], "stormy", tmp_path / "ref")
-    manifest = tomllib.loads((folder / "faultfirst.toml").read_text())
-    assert manifest["exercises"] == ["batch"] and "{port}" in manifest["command"]
-    assert (folder / "litreview" / "__main__.py").is_file()
+def test_the_heat_map_has_a_cell_with_its_percent_per_solution_and_level():
+    result = made_up()
+    root = ET.fromstring(heatmap_svg(result))
+    cells = [r for r in root.iter(f"{SVG}rect") if r.get("fill", "").startswith("#")
+             and r.get("width") == "92"]
+    assert len(cells) == 6 * 3
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert texts.count("100.0%") == 5 and "5.0%" in texts and "tau 1.00" in texts
+    assert colour(0) == "#d73027" and colour(100) == "#1a9850" and colour(85) == "#fee08b"
 
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--levels", "calm,breezy"], "unknown level(s) breezy; valid: calm"),
+    (["--levels", "calm,calm"], "a level is named twice"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
     (["--exercises", "retries,nope"], "unknown exercise(s) nope; valid:"),
 ])
 def test_calibrate_cli_refuses_bad_arguments(tmp_path, capsys, args, needle):

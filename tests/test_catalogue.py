@@ -119,14 +119,28 @@ def _sentinel(like: int | float | str, n: int) -> int | float | str:
     return 987000 + n
 
 
+@pytest.mark.parametrize("level", LEVELS)
 def test_a_contract_key_shared_by_several_exercises_has_one_value(
-        exercises: dict[str, Exercise]) -> None:
+        exercises: dict[str, Exercise], level: str) -> None:
+    """At every level: an app reads one value per key from its contract.toml."""
     seen: dict[str, tuple[str, object]] = {}
     for exercise in exercises.values():
-        for key, value in exercise.contract.items():
+        for key, value in exercise.contract_at(level).items():
             first = seen.setdefault(key, (exercise.slug, value))
-            assert first[1] == value, (
-                f"contract.{key}: {first[0]} says {first[1]!r}, {exercise.slug} says {value!r}")
+            assert first[1] == value, (f"contract.{key} at {level}: {first[0]} says {first[1]!r}, "
+                                       f"{exercise.slug} says {value!r}")
+
+
+def test_the_harder_levels_demand_more() -> None:
+    """Some numbers change with the level: tighter stream limits and a lower batch cap at
+    hurricane, rendered into the brief the candidate gets at that level."""
+    streaming = load_exercise(REPO / "exercises" / "streaming")
+    first_event_s = {level: streaming.contract_at(level)["first_event_s"] for level in LEVELS}
+    assert first_event_s["hurricane"] < first_event_s["calm"]
+    assert streaming.contract_at("stormy") == dict(streaming.contract)
+    batch = load_exercise(REPO / "exercises" / "batch")
+    assert "At most 3 LLM calls in flight" in render_brief(batch, "hurricane")
+    assert "At most 4 LLM calls in flight" in render_brief(batch, "calm")
 
 
 @pytest.mark.parametrize("slug", SLUGS)
@@ -270,6 +284,29 @@ def test_a_bad_field_is_refused_naming_file_key_and_allowed_values(
     assert f"key {key!r}" in message and caught.value.key == key
     for value in allowed or []:
         assert value in message
+
+
+def test_a_level_may_change_contract_numbers(tmp_path: Path) -> None:
+    contract = VALID_CONTRACT + "[contract.levels.hurricane]\ndeadline_s = 2.5\n"
+    exercise = load_exercise(_make(tmp_path, contract=contract))
+    assert exercise.contract == {"deadline_s": 4.0, "statuses": (504, 503)}
+    assert exercise.contract_at("hurricane") == {"deadline_s": 2.5, "statuses": (504, 503)}
+    assert exercise.contract_at("calm") == dict(exercise.contract)
+    assert render_brief(exercise, "hurricane") == "# A demo ticket\n2.5 s at hurricane\n"
+    assert render_brief(exercise, "stormy") == "# A demo ticket\n4.0 s at stormy\n"
+
+
+@pytest.mark.parametrize(("levels", "problem"), [
+    ("[contract.levels.breezy]\ndeadline_s = 1.0\n", "unknown level"),
+    ("[contract.levels.hurricane]\ntimeout_s = 1.0\n", "'timeout_s' is not a key of the base"),
+    ("[contract.levels.hurricane]\ndeadline_s = \"soon\"\n", "not of the kind"),
+    ("[contract.levels.hurricane]\n", "non-empty table"),
+])
+def test_a_bad_level_change_is_refused_naming_it(tmp_path: Path, levels: str, problem: str) -> None:
+    folder = _make(tmp_path, contract=VALID_CONTRACT + levels)
+    with pytest.raises(CatalogueError, match=problem) as caught:
+        load_exercise(folder)
+    assert caught.value.key == "contract.levels" and str(folder / "exercise.toml") in str(caught.value)
 
 
 def test_a_missing_contract_table_is_refused(tmp_path: Path) -> None:

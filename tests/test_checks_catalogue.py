@@ -7,6 +7,8 @@ import inspect
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from faultfirst.catalogue import load_catalogue
 from graders.checks.plugin import CheckSpec
 
@@ -46,3 +48,29 @@ def test_every_check_has_a_docstring_and_a_unique_name() -> None:
 
 def test_the_soak_check_always_counts() -> None:
     assert [name for name, _ in _specs()["soak"]] == ["test_mixed_requests_under_the_levels_weather"]
+
+
+def test_every_flaw_is_graded_at_a_level_where_its_checks_count() -> None:
+    """A flaw caught only by checks that count from a level up is graded there in the validity
+    suite (``level`` in its flaw.toml, default realistic)."""
+    import tomllib
+
+    levels_of = {name: spec.levels for checks in _specs().values() for name, spec in checks}
+    for path in sorted((KIT / "solutions" / "flawed").glob("*/flaw.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        level = data.get("level", "realistic")
+        checks = [*data["fails"], *(entry["check"] for entry in data.get("also_fails", []))]
+        silent = [name for name in checks if level not in levels_of.get(name, ())]
+        assert not silent, f"{path}: at {level}, these checks do not count: {silent}"
+
+
+def test_from_level_counts_from_that_level_up() -> None:
+    from graders.checks.plugin import check
+
+    @check(exercise="retries", tag="retries", points=1, from_level="stormy")
+    def probe() -> None:
+        """A probe."""
+
+    assert probe.__faultfirst_check__.levels == ("stormy", "hurricane")  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="from_level"):
+        check(exercise="retries", tag="retries", points=1, from_level="breezy")

@@ -25,6 +25,7 @@ from graders.clauses import (
     normalise,
     quote,
     read_clauses,
+    render_clause,
 )
 from graders.harness.report.html import render_html
 from graders.harness.report.records import CheckRecord
@@ -94,10 +95,11 @@ def test_each_clause_quotes_its_rendered_brief(level: str) -> None:
     clauses = load_clauses(EXERCISES)
     for exercise in load_catalogue(EXERCISES):
         brief = normalise(render_brief(exercise, level))
+        contract = exercise.contract_at(level)
         for clause in (c for c in clauses.values() if c.exercise == exercise.slug):
-            assert normalise(clause.text) in brief, (
-                f"{clause.id} does not quote the {exercise.slug} brief at level {level}: "
-                f"{clause.text!r}")
+            text = render_clause(clause.text, contract)
+            assert normalise(text) in brief, (
+                f"{clause.id} does not quote the {exercise.slug} brief at level {level}: {text!r}")
 
 
 def test_clause_ids_are_stable() -> None:
@@ -222,3 +224,15 @@ def test_a_record_keeps_its_clauses_across_json() -> None:
     assert data["clauses"] == ["retries.cap"]
     assert CheckRecord.from_json(data) == record
     assert CheckRecord.from_json({k: v for k, v in data.items() if k != "clauses"}).clauses == ()
+
+
+def test_a_clause_renders_the_levels_numbers() -> None:
+    text = "At most {{ contract.max_in_flight }} calls; two batches {{ contract.max_in_flight * 2 }}."
+    assert render_clause(text, {"max_in_flight": 3}) == "At most 3 calls; two batches 6."
+    with pytest.raises(ClauseError, match=r"contract\.max_in_flight, which the contract lacks"):
+        render_clause(text, {})
+    assert load_contracts(EXERCISES, "hurricane")["batch"]["max_in_flight"] == 3
+    assert load_contracts(EXERCISES)["batch"]["max_in_flight"] == 4
+    [calm] = quote(["batch.in-flight-cap"], EXERCISES, "calm")
+    [hurricane] = quote(["batch.in-flight-cap"], EXERCISES, "hurricane")
+    assert calm["text"].startswith("At most 4 LLM") and hurricane["text"].startswith("At most 3 LLM")

@@ -124,3 +124,14 @@ def test_a_non_empty_directory_is_refused(tmp_path):
     with pytest.raises(ExportError, match="not an empty directory"):
         export_candidate(["retries"], "calm", tmp_path)
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_the_level_decides_the_numbers_of_the_briefs_and_contract_toml(tmp_path):
+    """new-candidate --level renders the level's numbers into the brief and contract.toml."""
+    import tomllib
+
+    out = export_candidate(["streaming", "batch"], "hurricane", tmp_path / "storm").path
+    contract = tomllib.loads((out / "contract.toml").read_text(encoding="utf-8"))
+    assert contract["streaming"]["first_event_s"] == 1.5 and contract["batch"]["max_in_flight"] == 3
+    brief = (out / "exercises" / "streaming" / "brief.md").read_text(encoding="utf-8")
+    assert "within 1.5 s of the request" in brief and "within 2.0 s" not in brief

@@ -66,7 +66,7 @@ def flaw_key(flaw: Flaw) -> Key:
     (tests/test_clauses.py), so grading a flaw on all of them adds a minute and no evidence."""
     exercises = {flaw.exercise} | {CHECK_EXERCISES[name] for name in flaw.also_fails
                                    if CHECK_EXERCISES.get(name) in known_exercises()}
-    return Key(f"flawed/{flaw.name}", exercises=tuple(sorted(exercises)))
+    return Key(f"flawed/{flaw.name}", flaw.level, exercises=tuple(sorted(exercises)))
 
 
 def _check_exercises() -> dict[str, str]:

@@ -67,12 +67,19 @@ class CheckSpec:
 
 def check(*, exercise: str, tag: str, points: float, levels: tuple[str, ...] = LEVELS,
           time_limit_s: float = DEFAULT_TIME_LIMIT_S, fresh_app: bool = False,
-          clauses: tuple[str, ...] = ()) -> Callable[[F], F]:
+          clauses: tuple[str, ...] = (), from_level: str | None = None) -> Callable[[F], F]:
     """Declare a test function a check. Raises ValueError at import for an invalid declaration.
 
     ``clauses``: the ids of the brief's clauses the check proves (see :mod:`graders.clauses`);
-    a failed check's report quotes them.
+    a failed check's report quotes them. ``from_level``: the check counts only from this level
+    up (the hardest combinations), a shorthand for ``levels``; at a calmer level the report says
+    it did not count.
     """
+    if from_level is not None:
+        if from_level not in LEVELS or levels != LEVELS:
+            raise ValueError(f"check from_level {from_level!r} must be one of {LEVELS}, "
+                             "and is not combined with levels")
+        levels = LEVELS[LEVELS.index(from_level):]
     if tag not in TAGS:
         raise ValueError(f"check tag {tag!r} is not one of {TAGS}")
     if not set(levels) <= set(LEVELS) or not levels:
@@ -259,10 +266,11 @@ def truth() -> Callable[[str], Any]:
 
 @pytest.fixture
 def contract(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The check's exercise's ``[contract]`` table; for ``soak``, every exercise's, merged."""
+    """The check's exercise's ``[contract]`` table at the session's level (its
+    ``[contract.levels.<level>]`` numbers applied); for ``soak``, every exercise's, merged."""
     spec = spec_of(request.node)
     merged: dict[str, Any] = {}
-    for slug, table in load_contracts(EXERCISES_DIR).items():
+    for slug, table in load_contracts(EXERCISES_DIR, _context().level).items():
         if spec is not None and (spec.exercise == slug or spec.exercise == SOAK):
             for key, value in table.items():
                 merged.setdefault(key, value)
@@ -361,6 +369,6 @@ def _finish(item: pytest.Item, spec: CheckSpec, context: GradingContext,
         duration_s=round(outcome["duration_s"], 3),
         credit=evidence.credit_share if evidence else 1.0,
         ledger=tuple(rows), ledger_dropped=dropped, detail=outcome["detail"], app_log_tail=tail,
-        extra={"ledger_now_s": evidence.now_s} if evidence else {})
+        extra={"level": context.level, **({"ledger_now_s": evidence.now_s} if evidence else {})})
     item.user_properties.append(("faultfirst", record.to_json()))
     context.emit({"type": "check", "record": record.to_json()})

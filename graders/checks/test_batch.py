@@ -343,7 +343,7 @@ def test_each_item_has_its_own_status(app, fake, evidence, contract):
         f"{len(repeated)} call(s) for it")
 
 
-@check(exercise="batch", tag="concurrency", points=2, time_limit_s=25,
+@check(from_level="realistic", exercise="batch", tag="concurrency", points=2, time_limit_s=25,
        clauses=("batch.cap-per-batch", "batch.others-dont-wait", "batch.in-flight-cap"))
 def test_a_second_batch_does_not_wait_for_the_first(app, fake, evidence, contract):
     """A batch of 8 papers whose calls take 1.2 s (a slow model every app must still answer)

@@ -225,7 +225,7 @@ def test_batch_items_have_the_batch_budget(app, fake, evidence):
     assert items[1].get("status") == "ok", "the healthy item P0182 was not summarised"
 
 
-@check(exercise="cost", tag="cost", points=2, time_limit_s=25, fresh_app=True,
+@check(from_level="stormy", exercise="cost", tag="cost", points=2, time_limit_s=25, fresh_app=True,
        clauses=("cost.usage-every-call", "cost.provider-usage-names"))
 def test_usage_counts_the_primary_when_the_secondary_answers(app, fake, evidence, contract):
     """A summary whose first primary reply is empty (billed) and whose later primary calls fail

@@ -356,7 +356,7 @@ def _after(delay_s: float, job: Any) -> Any:
     return job()
 
 
-@check(exercise="fallback", tag="fallback", points=2, time_limit_s=30, fresh_app=True,
+@check(from_level="stormy", exercise="fallback", tag="fallback", points=2, time_limit_s=30, fresh_app=True,
        clauses=("fallback.breaker-probe",))
 def test_one_probe_at_a_time_when_requests_crowd_in(app, fake, evidence, contract):
     """After the primary's breaker opened, the primary comes back slowly (each call takes 1 s).

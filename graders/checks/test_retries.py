@@ -229,7 +229,7 @@ TRANSIENT_STATUSES = (408, 409, 429, 500, 502, 503, 504, 529)
 LONG_MS, SHORT_MS = 1000, 100  # retry-after-ms; retry-after (whole seconds, rounded up) says 1 s for both
 
 
-@check(exercise="retries", tag="retries", points=2, time_limit_s=30, fresh_app=True,
+@check(from_level="realistic", exercise="retries", tag="retries", points=2, time_limit_s=30, fresh_app=True,
        clauses=("retries.retry-after-honoured", "retries.retry-after-ms-wins",
                 "retries.lower-bound-slack", "retries.transient-statuses"))
 def test_retry_after_is_honoured_on_every_transient_status(app, fake, evidence, contract):
@@ -398,7 +398,7 @@ def test_backoff_is_jittered(app, fake, evidence):
         "without jitter, clients that fail together retry together and hit the provider in waves")
 
 
-@check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True,
+@check(from_level="stormy", exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True,
        clauses=("retries.budget-app-wide", "retries.budget-bucket", "retries.budget-deposit",
                 "retries.budget-retry-cost", "retries.row-unavailable"))
 def test_retry_budget_limits_retries(app, fake, evidence, contract):

@@ -104,7 +104,7 @@ def test_disguised_json_is_repaired_without_another_call(app, fake, evidence, co
             f"model {len(rows)} times")
 
 
-@check(exercise="structured-output", tag="parsing", points=2, time_limit_s=40,
+@check(from_level="realistic", exercise="structured-output", tag="parsing", points=2, time_limit_s=40,
        clauses=("structured-output.repair-fence", "structured-output.repair-prose",
                 "structured-output.repair-trailing-comma", "structured-output.repair-single-quotes",
                 "structured-output.repair-sample-size-string"))

@@ -37,7 +37,9 @@ TEST_KEYS = ("score", "max_score", "status", "name", "name_format", "number", "o
 
 def broken_clauses(check: ScoredCheck) -> list[dict[str, str]]:
     """The brief's clauses a failed check found broken (``[{"id", "text"}]``); none otherwise."""
-    return quote(check.record.clauses) if check.record.verdict == "fail" else []
+    if check.record.verdict != "fail":
+        return []
+    return quote(check.record.clauses, level=check.record.extra.get("level"))
 
 
 def check_output(check: ScoredCheck) -> str:

@@ -82,12 +82,12 @@ def create_app(
 ) -> FastAPI:
     """The litreview app, configured from ``settings`` (default: the environment).
 
-    ``policy``, ``clock`` and ``rng`` are seams for tests (defaults: the contract's numbers, the
+    ``policy``, ``clock`` and ``rng`` are seams for tests (defaults: the briefs' numbers, the
     system clock, an unseeded random). The gateway exists while the app runs (inside its
     lifespan), so start the app with uvicorn or ``with TestClient(create_app(...))``.
     """
     settings = settings or Settings.from_env()
-    policy = policy or Policy()
+    policy = policy or Policy.for_session()
     clock = clock or SystemClock()
     rng = rng or random.Random()
 
