@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fake_llm.corpus import get_paper
+from fake_llm.corpus import Paper, get_paper
 from fake_llm.model import cited_answer
 from graders.clauses import load_contracts
 
@@ -74,14 +74,22 @@ def same_text(got: Any, want: str) -> bool:
     return isinstance(got, str) and got.split() == want.split()
 
 
-def summary_problem(body: Any, paper_id: str) -> str | None:
-    """Why ``body`` is not a whole, correct summary of ``paper_id``, or None."""
+def _about(body: Any, paper_id: str) -> tuple[Paper, None] | tuple[None, str]:
+    """The paper ``body`` must be about, or why it is not an object about it."""
     paper = get_paper(paper_id)
     assert paper is not None, f"grader bug: unknown paper {paper_id}"
     if not isinstance(body, dict):
-        return "the body is not a JSON object"
+        return None, "the body is not a JSON object"
     if body.get("paper_id") != paper_id:
-        return f"paper_id is {body.get('paper_id')!r}, not {paper_id}"
+        return None, f"paper_id is {body.get('paper_id')!r}, not {paper_id}"
+    return paper, None
+
+
+def summary_problem(body: Any, paper_id: str) -> str | None:
+    """Why ``body`` is not a whole, correct summary of ``paper_id``, or None."""
+    paper, problem = _about(body, paper_id)
+    if paper is None:
+        return problem
     text = body.get("summary")
     if not isinstance(text, str) or not text.strip():
         return "the summary is empty"
@@ -93,12 +101,9 @@ def summary_problem(body: Any, paper_id: str) -> str | None:
 
 def extraction_problem(body: Any, paper_id: str) -> str | None:
     """Why ``body`` is not the correct extraction of ``paper_id``, or None."""
-    paper = get_paper(paper_id)
-    assert paper is not None, f"grader bug: unknown paper {paper_id}"
-    if not isinstance(body, dict):
-        return "the body is not a JSON object"
-    if body.get("paper_id") != paper_id:
-        return f"paper_id is {body.get('paper_id')!r}, not {paper_id}"
+    paper, problem = _about(body, paper_id)
+    if paper is None:
+        return problem
     wrong = []
     for name, want in paper.truth().items():
         got = body.get(name)

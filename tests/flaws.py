@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from faultfirst.solutions import SOLUTIONS_DIR
+from graders.checks.plugin import CheckSpec
 
 FLAWED_DIR = SOLUTIONS_DIR / "flawed"
 
@@ -50,3 +54,18 @@ class Flaw:
         return cls(data["name"], data["exercise"], data["description"],
                    _strings(data, "clauses", where), _strings(data, "fails", where), also,
                    data.get("uncaught", ""), data.get("level", "realistic"))
+
+
+CHECKS_DIR = Path(__file__).resolve().parent.parent / "graders" / "checks"
+
+
+def check_specs() -> dict[str, CheckSpec]:
+    """Every check's declaration, by check name."""
+    specs: dict[str, CheckSpec] = {}
+    for path in sorted(CHECKS_DIR.glob("test_*.py")):
+        module = importlib.import_module(f"graders.checks.{path.stem}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            spec = getattr(function, "__faultfirst_check__", None)
+            if isinstance(spec, CheckSpec):
+                specs[name] = spec
+    return specs

@@ -4,30 +4,13 @@ grading. (The validity suite then grades each flaw and finds the same clauses br
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Mapping
-from pathlib import Path
 
 import pytest
 
 from graders.checks.plugin import CheckSpec
 from graders.clauses import Clause, load_clauses
-from tests.flaws import Flaw, flaw_names
-
-CHECKS_DIR = Path(__file__).resolve().parent.parent / "graders" / "checks"
-
-
-def check_specs() -> dict[str, CheckSpec]:
-    """Every check's declaration, by check name."""
-    specs: dict[str, CheckSpec] = {}
-    for path in sorted(CHECKS_DIR.glob("test_*.py")):
-        module = importlib.import_module(f"graders.checks.{path.stem}")
-        for name, function in inspect.getmembers(module, inspect.isfunction):
-            spec = getattr(function, "__faultfirst_check__", None)
-            if isinstance(spec, CheckSpec):
-                specs[name] = spec
-    return specs
+from tests.flaws import Flaw, check_specs, flaw_names
 
 
 def clause_problems(flaw: Flaw, checks: Mapping[str, CheckSpec],

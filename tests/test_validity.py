@@ -11,8 +11,6 @@ whole module well inside CI's time while every check keeps its timing margins.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import threading
 import tomllib
 from collections.abc import Iterable, Iterator
@@ -22,14 +20,12 @@ from pathlib import Path
 
 import pytest
 
-import graders.checks
 from faultfirst.calibrate import prepare_solution
 from faultfirst.solutions import SOLUTIONS_DIR, solution_names
-from graders.checks.plugin import CheckSpec
 from graders.harness import GradeResult, grade
 from graders.harness.inner.context import known_exercises
 from graders.harness.report.records import LEVELS
-from tests.flaws import Flaw
+from tests.flaws import Flaw, check_specs
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +33,6 @@ SEED = 1
 LEVEL = "realistic"  # the level the starter, the flaws and the repeat are graded at
 WORKERS = 2
 STARTER_CEILING = 0.25
-CHECKS_DIR = Path(graders.checks.__file__).parent
 FLAWS = sorted(name.removeprefix("flawed/") for name in solution_names() if name.startswith("flawed/"))
 ALTERNATIVES = sorted(name.removeprefix("alternative/") for name in solution_names()
                       if name.startswith("alternative/"))
@@ -69,19 +64,7 @@ def flaw_key(flaw: Flaw) -> Key:
     return Key(f"flawed/{flaw.name}", flaw.level, exercises=tuple(sorted(exercises)))
 
 
-def _check_exercises() -> dict[str, str]:
-    """Each check's exercise, by check name, read from the checks' declarations."""
-    found: dict[str, str] = {}
-    for path in sorted(CHECKS_DIR.glob("test_*.py")):
-        module = importlib.import_module(f"graders.checks.{path.stem}")
-        for name, function in inspect.getmembers(module, inspect.isfunction):
-            spec = getattr(function, "__faultfirst_check__", None)
-            if isinstance(spec, CheckSpec):
-                found[name] = spec.exercise
-    return found
-
-
-CHECK_EXERCISES = _check_exercises()
+CHECK_EXERCISES = {name: spec.exercise for name, spec in check_specs().items()}
 
 
 def alternative_exercises(name: str) -> tuple[str, ...]:

@@ -18,27 +18,16 @@ from fake_llm.embeddings import embed
 from fake_llm.errors import ApiError
 from fake_llm.model import Prompt
 from fake_llm.pricing import ModelInfo
-from fake_llm.wire.base import Answer, ModelProblem, ParsedRequest, Wire, parse_json_body, require_model
+from fake_llm.wire.base import Answer, ParsedRequest, Wire, parse_json_body, require_model
+from fake_llm.wire.openai import BAD_JSON, model_errors
 from fake_llm.wire.params import check_params
 
 MAX_INPUTS = 2048
-_BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely "
-                          "means you aren't using your HTTP library correctly. The OpenAI API expects "
-                          "a JSON payload, but what was sent was not valid JSON.)")
 
 
-def _model_error(problem: ModelProblem, name: Any) -> ApiError:
-    if problem == "missing":
-        return ApiError(400, "Missing required parameter: 'model'.", param="model",
-                        code="missing_required_parameter")
-    if problem == "bad_type":
-        return ApiError(400, "Invalid type for 'model': expected a string.", param="model",
-                        code="invalid_type")
-    if problem == "wrong_kind":
-        return ApiError(400, f"The model `{name}` does not support embeddings; use an embedding "
-                             "model such as `sim-embed-small`.", param="model", code="invalid_value")
-    return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
-                    code="model_not_found")
+_model_error = model_errors(
+    lambda name: ApiError(400, f"The model `{name}` does not support embeddings; use an embedding "
+                                 "model such as `sim-embed-small`.", param="model", code="invalid_value"))
 
 
 def _inputs(value: Any) -> list[str]:
@@ -88,7 +77,7 @@ class EmbeddingsWire(Wire):
         self.encoding = "float"
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
-        body = parse_json_body(raw, _BAD_JSON)
+        body = parse_json_body(raw, BAD_JSON)
         check_params("openai-embeddings", body)
         model = require_model(body.get("model"), _model_error, kind="embedding")
         self.inputs = _inputs(body.get("input"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fake_llm.conversation import ToolCall
@@ -24,26 +25,40 @@ from fake_llm.wire.params import check_params
 from fake_llm.wire.tools import openai_turn, tool_text
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-_BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely "
-                          "means you aren't using your HTTP library correctly. The OpenAI API expects "
-                          "a JSON payload, but what was sent was not valid JSON.)")
+BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely "
+                         "means you aren't using your HTTP library correctly. The OpenAI API expects "
+                         "a JSON payload, but what was sent was not valid JSON.)")
+_MISSING_MODEL = ApiError(400, "Missing required parameter: 'model'.", param="model",
+                          code="missing_required_parameter")
 
 
 def _bad(message: str, param: str) -> ApiError:
     return ApiError(400, message, param=param, code="invalid_value")
 
 
-def _model_error(problem: ModelProblem, name: Any) -> ApiError:
-    if problem == "missing":
-        return ApiError(400, "you must provide a model parameter", param="model")
-    if problem == "bad_type":
-        return ApiError(400, "Invalid type for 'model': expected a string.", param="model",
-                        code="invalid_type")
-    if problem == "wrong_kind":
-        return ApiError(404, f"The model `{name}` is not a chat model and thus not supported in the "
-                             "v1/chat/completions endpoint.", param="model", code="model_not_found")
-    return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
-                    code="model_not_found")
+def model_errors(wrong_kind: Callable[[Any], ApiError],
+                 missing: ApiError = _MISSING_MODEL) -> Callable[[ModelProblem, Any], ApiError]:
+    """An OpenAI endpoint's answer to each problem with ``model``: the endpoints differ only in
+    what they say of a model of the wrong kind (and chat completions of a missing one)."""
+
+    def error(problem: ModelProblem, name: Any) -> ApiError:
+        if problem == "missing":
+            return missing
+        if problem == "bad_type":
+            return ApiError(400, "Invalid type for 'model': expected a string.", param="model",
+                            code="invalid_type")
+        if problem == "wrong_kind":
+            return wrong_kind(name)
+        return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
+                        code="model_not_found")
+
+    return error
+
+
+_model_error = model_errors(
+    lambda name: ApiError(404, f"The model `{name}` is not a chat model and thus not supported in the "
+                               "v1/chat/completions endpoint.", param="model", code="model_not_found"),
+    missing=ApiError(400, "you must provide a model parameter", param="model"))
 
 
 def _optional(body: dict[str, Any], key: str, kinds: tuple[type, ...], expected: str) -> Any:
@@ -83,7 +98,7 @@ class OpenAIWire(Wire):
     id_prefix = "chatcmpl-"
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
-        body = parse_json_body(raw, _BAD_JSON)
+        body = parse_json_body(raw, BAD_JSON)
         check_params("openai-chat", body)
         model = require_model(body.get("model"), _model_error)
         text = _messages_text(body.get("messages"))

@@ -25,36 +25,24 @@ from fake_llm.errors import ApiError
 from fake_llm.pricing import ModelInfo
 from fake_llm.wire.base import (
     Answer,
-    ModelProblem,
     ParsedRequest,
     Wire,
     parse_json_body,
     require_model,
     sse,
 )
+from fake_llm.wire.openai import BAD_JSON, model_errors
 from fake_llm.wire.params import TABLES, block_refusal, check_params
 
 MIN_OUTPUT_TOKENS = 16
 _ROLES = ("user", "system", "developer", "assistant")
 _TEXT_PARTS = ("input_text", "output_text")
-_BAD_JSON = ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely "
-                          "means you aren't using your HTTP library correctly. The OpenAI API expects "
-                          "a JSON payload, but what was sent was not valid JSON.)")
 _SERVER_ERROR = "The server had an error while processing your request. Sorry about that!"
 
 
-def _model_error(problem: ModelProblem, name: Any) -> ApiError:
-    if problem == "missing":
-        return ApiError(400, "Missing required parameter: 'model'.", param="model",
-                        code="missing_required_parameter")
-    if problem == "bad_type":
-        return ApiError(400, "Invalid type for 'model': expected a string.", param="model",
-                        code="invalid_type")
-    if problem == "wrong_kind":
-        return ApiError(400, f"The model `{name}` is an embedding model; it does not answer the "
-                             "Responses API.", param="model", code="invalid_value")
-    return ApiError(404, f"The model `{name}` does not exist or you do not have access to it.",
-                    code="model_not_found")
+_model_error = model_errors(
+    lambda name: ApiError(400, f"The model `{name}` is an embedding model; it does not answer the "
+                                 "Responses API.", param="model", code="invalid_value"))
 
 
 def _invalid(where: str, message: str, code: str = "invalid_value") -> ApiError:
@@ -145,7 +133,7 @@ class ResponsesWire(Wire):
         self._answer: Answer | None = None
 
     def parse(self, raw: bytes) -> tuple[dict[str, Any], ParsedRequest]:
-        body = parse_json_body(raw, _BAD_JSON)
+        body = parse_json_body(raw, BAD_JSON)
         check_params("openai-responses", body)
         model = require_model(body.get("model"), _model_error)
         instructions = body.get("instructions")

@@ -3,13 +3,10 @@ comes back as the pydantic model, filled from ground truth."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 import pytest
-from pydantic import BaseModel
 
-from fake_llm.corpus import get_paper
 from fake_llm.runner import FakeLLM
+from tests.compat.extraction import Extraction, truth
 
 instructor = pytest.importorskip("instructor")
 openai = pytest.importorskip("openai")
@@ -20,17 +17,6 @@ pytestmark = pytest.mark.compat
 ASK = [{"role": "user", "content": "Extract the fields of paper P0042."}]
 
 
-class Extraction(BaseModel):
-    paper_id: str
-    population: str
-    intervention: str
-    outcome: str
-    sample_size: int
-    effect_direction: Literal["increase", "decrease", "no_effect"]
-
-
-def truth() -> Extraction:
-    return Extraction(paper_id="P0042", **get_paper("P0042").truth())
 
 
 def test_openai_default_mode(fake: FakeLLM):

@@ -3,13 +3,13 @@ pydantic model filled from ground truth, and ``bind_tools`` gets tool calls."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
-from fake_llm.corpus import get_paper
 from fake_llm.runner import FakeLLM
+from tests.compat.extraction import Extraction, truth
 
 langchain_openai = pytest.importorskip("langchain_openai")
 langchain_anthropic = pytest.importorskip("langchain_anthropic")
@@ -18,16 +18,6 @@ pytestmark = pytest.mark.compat
 
 EXTRACT = "Extract the fields of paper P0042."
 
-
-class Extraction(BaseModel):
-    """The fields of one paper."""
-
-    paper_id: str
-    population: str
-    intervention: str
-    outcome: str
-    sample_size: int
-    effect_direction: Literal["increase", "decrease", "no_effect"]
 
 
 class GetPaper(BaseModel):
@@ -53,7 +43,7 @@ MODELS = {"openai": openai_model, "anthropic": anthropic_model}
 def test_with_structured_output(fake, provider):
     model = MODELS[provider](fake).with_structured_output(Extraction)
     extraction = model.invoke(EXTRACT)
-    assert extraction == Extraction(paper_id="P0042", **get_paper("P0042").truth())
+    assert extraction == truth()
 
 
 @pytest.mark.parametrize("provider", list(MODELS))

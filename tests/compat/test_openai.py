@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Literal
 
 import pytest
-from pydantic import BaseModel
 
 from fake_llm.corpus import get_paper
 from fake_llm.runner import FakeLLM
+from tests.compat.extraction import Extraction, truth
 
 openai = pytest.importorskip("openai")
 
@@ -22,14 +21,6 @@ FETCH = {"type": "function", "function": {
     "parameters": {"type": "object", "properties": {"paper_id": {"type": "string"}},
                    "required": ["paper_id"], "additionalProperties": False}}}
 
-
-class Extraction(BaseModel):
-    paper_id: str
-    population: str
-    intervention: str
-    outcome: str
-    sample_size: int
-    effect_direction: Literal["increase", "decrease", "no_effect"]
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def test_parse_with_a_pydantic_model_gets_the_ground_truth(client):
         model="sim-gpt-large", response_format=Extraction,
         messages=[{"role": "user", "content": "Extract the fields of P0042."}])
     parsed = completion.choices[0].message.parsed
-    assert parsed == Extraction(paper_id="P0042", **get_paper("P0042").truth())
+    assert parsed == truth()
 
 
 def test_parse_on_a_prompt_the_model_does_not_recognise_still_follows_the_schema(client):
