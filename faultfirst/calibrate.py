@@ -23,12 +23,20 @@ scripts its own faults over a quiet catch-all rule, so a check's verdict can dif
 such levels only if the check is the soak (it runs in the level's own weather) or counts at one
 level and not at the other. In each group one level is graded with every check (the one where the
 most checks count), and the others only with the soak and the checks that count there but did not
-at the first (``grade(..., select=...)``); the other verdicts are reused. Levels of different
+at the first (``grade(..., only=...)``); the other verdicts are reused. Levels of different
 contracts are each graded in full: an app configured differently may behave differently anywhere.
+
+**Grading once what the change cannot change.** A flawed solution or a profile is the reference
+with a patch. The reference is graded under coverage, and a check whose start of the app ran no
+line the patch changes (:mod:`faultfirst.impact`) keeps the reference's verdict; the others, with
+every check of the same start, are graded for real. The soak of such a solution is graded at once,
+beside the reference, since it meets nearly every change; every soak runs as a session of its own
+beside the other checks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -37,8 +45,8 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +54,7 @@ from typing import Any
 from fake_llm.profiles import LEVELS
 from faultfirst.catalogue import Exercise, load_catalogue
 from faultfirst.export import contract_text, template_hash, write_session_files
+from faultfirst.impact import Change, change_between
 from faultfirst.patching import PatchError, apply_patch, combine_patches, overlap
 from faultfirst.solutions import (
     FLAW_PATCH,
@@ -60,6 +69,7 @@ PROFILE_PREFIX = "profile/"
 PROFILE_SIZES = (5, 3, 1)
 SCHEMA = "faultfirst-calibration/1"
 SOAK = "soak"
+_START_OFFSET = 10_000  # between the app starts of gradings run side by side (:func:`_joined`)
 STARTER_FLAWS = math.inf  # the starter misses every skill: below any profile in the known order
 
 
@@ -72,18 +82,21 @@ class Verdict:
     exercise: str
     levels: tuple[str, ...]
     verdict: str
+    app_start: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Graded:
-    """One grading's outcome: the score (percent) and the records it produced."""
+    """One grading's outcome: the score (percent), the records it produced, and (when asked
+    for) the lines each start of the app ran: ``{start: {path: lines}}``."""
 
     percent: float
     records: tuple[Any, ...]
+    coverage: Mapping[int, Mapping[str, Sequence[int]]] | None = None
 
 
-# (app folder, level, seed, out dir, pytest -k selection or None) -> Graded
-Grader = Callable[[Path, str, int, Path, str | None], Graded]
+# (app folder, level, seed, out dir, the node ids to grade (None: all), coverage?) -> Graded
+Grader = Callable[[Path, str, int, Path, "tuple[str, ...] | None", bool], Graded]
 Rescorer = Callable[[Sequence[Any], Sequence[str], str], float]
 
 
@@ -324,7 +337,7 @@ def prepare_solution(name: str, exercises: Sequence[str], level: str, dest: Path
     return folder
 
 
-# --- grading, and reusing what the level cannot change ---------------------------------------------
+# --- grading, and reusing what the level or the change cannot change -------------------------------
 
 def level_groups(levels: Sequence[str], exercises: Sequence[Exercise]) -> list[list[str]]:
     """The levels whose ``contract.toml`` for ``exercises`` is the same, grouped, in order."""
@@ -346,42 +359,38 @@ def to_regrade(base: Sequence[Verdict], base_name: str, level: str,
                exercises: Sequence[str]) -> list[str]:
     """The checks whose verdict at ``level`` cannot be taken from the grading at ``base_name``
     (same contract): the soak, and every check of ``exercises`` that counts at ``level`` but did
-    not run at the base. Their names, in order."""
-    names = []
+    not run at the base. Their node ids, in order."""
+    ids = []
     for record in base:
         if record.exercise != SOAK and record.exercise not in exercises:
             continue
         counts_here = level in record.levels
         ran_at_base = record.verdict != "not-run" and base_name in record.levels
         if record.exercise == SOAK or (counts_here and not ran_at_base):
-            names.append(record.name)
-    return names
+            ids.append(record.nodeid)
+    return ids
 
 
-def select_expression(names: Sequence[str]) -> str:
-    """A pytest ``-k`` expression selecting ``names`` (a substring match may select a few more,
-    which are then graded for real, never reused)."""
-    if not names:
-        raise ValueError("select_expression needs at least one check name")
-    return " or ".join(names)
+def merge(base: Sequence[Any], regraded: Sequence[Any], ids: Iterable[str]) -> list[Any]:
+    """The records of a level: the regraded ones for the node ids ``ids`` (and any other the
+    grading ran for real), the base grading's for the rest."""
+    wanted = set(ids)
+    fresh = {r.nodeid: r for r in regraded if r.nodeid in wanted or r.verdict != "not-run"}
+    known = {b.nodeid for b in base}
+    return [fresh.get(r.nodeid, r) for r in base] + [r for n, r in fresh.items() if n not in known]
 
 
-def merge(base: Sequence[Any], regraded: Sequence[Any], names: Sequence[str]) -> list[Any]:
-    """The records of a level: the regraded ones for ``names`` (and any other the selection ran
-    for real), the base grading's for the rest."""
-    fresh = {r.nodeid: r for r in regraded if r.name in names or r.verdict != "not-run"}
-    return [fresh.get(r.nodeid, r) for r in base] + [r for n, r in fresh.items()
-                                                     if n not in {b.nodeid for b in base}]
-
-
-def grade_records(folder: Path, level: str, seed: int, out: Path, select: str | None) -> Graded:
-    """Grade one folder with the hidden checks (``select``: a pytest -k expression, or all)."""
+def grade_records(folder: Path, level: str, seed: int, out: Path, only: tuple[str, ...] | None,
+                  coverage: bool = False) -> Graded:
+    """Grade one folder with the hidden checks (``only``: those node ids, or all; ``coverage``:
+    the lines each start of the app ran, for :mod:`faultfirst.impact`)."""
     from graders.harness import grade
 
-    result = grade(folder, level=level, seed=seed, out_dir=out, select=select)
+    result = grade(folder, level=level, seed=seed, out_dir=out, only=only, coverage=coverage)
     if result.status != "graded":
         raise RuntimeError(f"grading {folder} at {level} failed ({result.status}): {result.message}")
-    return Graded(round(result.score.percent, 1), tuple(c.record for c in result.score.checks))
+    return Graded(round(result.score.percent, 1), tuple(c.record for c in result.score.checks),
+                  result.coverage)
 
 
 def rescore(records: Sequence[Any], exercises: Sequence[str], level: str) -> float:
@@ -425,6 +434,53 @@ class Progress:
         return work / max(1.0, parallel)
 
 
+@dataclass
+class _Plan:
+    """One member's gradings at one group of levels: the base level first, then the others."""
+
+    member: Member
+    group: list[str]
+    base: str
+    change: Change | None = None  # None: graded as it is (the reference, or reuse is off)
+
+
+@dataclass
+class _Reference:
+    """The reference's gradings, by level, and what its starts ran (for the change reuse)."""
+
+    graded: dict[str, Graded] = field(default_factory=dict)  # the grading made at each level
+    records: dict[str, list[Any]] = field(default_factory=dict)  # each level's records, merged
+    lines: dict[str, dict[str, set[int]] | None] = field(default_factory=dict)  # by check node id
+
+    def ran(self, level: str) -> list[Any]:
+        return [r for r in self.graded[level].records if r.verdict != "not-run"]
+
+    def learn_lines(self) -> None:
+        """Each check's lines: the union over the reference's gradings of what its start ran
+        (None when a start saved no coverage: such a check meets every change)."""
+        for graded in self.graded.values():
+            for record in graded.records:
+                if record.verdict == "not-run" or not record.app_start:
+                    continue
+                ran = (graded.coverage or {}).get(record.app_start)
+                if ran is None or self.lines.get(record.nodeid, {}) is None:
+                    self.lines[record.nodeid] = None
+                    continue
+                merged = self.lines.setdefault(record.nodeid, {})
+                assert merged is not None
+                for path, numbers in ran.items():
+                    merged.setdefault(path, set()).update(numbers)
+
+    def met(self, level: str, change: Change) -> list[str]:
+        """The node ids to grade again at ``level`` for ``change``: every check the reference's
+        grading at that level ran on a start that meets the change, with the other checks of
+        that start (so the app sees the same checks in the same order as in a full grading)."""
+        ran = self.ran(level)
+        starts = {r.app_start for r in ran
+                  if r.nodeid in self.lines and change.met_by(self.lines[r.nodeid])}
+        return [r.nodeid for r in ran if r.app_start in starts]
+
+
 def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
               solutions: Sequence[str] | None = None, seed: int = 0, out: Path | None = None,
               grader: Grader = grade_records, rescorer: Rescorer = rescore,
@@ -434,9 +490,9 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
     """Grade the population (:func:`population`) at each level; reports under
     ``out/<solution>/<level>``.
 
-    ``jobs`` solutions are graded at once (each grading mostly waits on the fake LLM's clock,
-    and every check judges time on that clock, with generous upper bounds). ``reuse=False``
-    grades every level with every check (to verify the reuse).
+    ``jobs`` gradings run at once (each mostly waits on the fake LLM's clock, and every check
+    judges time on that clock, with generous upper bounds). ``reuse=False`` grades every member
+    at every level with every check (to verify both reuses).
     """
     for level in levels:
         if level not in LEVELS:
@@ -448,71 +504,178 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
     result = Calibration(tuple(levels), slugs, {m.name: {} for m in members},
                          {m.name: m for m in members}, notes, seed)
     groups = level_groups(levels, chosen) if reuse else [[level] for level in levels]
-    partial_per_member = sum(len(group) - 1 for group in groups)
+    bases = [group[0] if len(group) == 1 else base_level(group, check_levels()) for group in groups]
     progress = Progress(len(members) * len(levels), on_progress or (lambda line: None))
     progress.plan("full", len(members) * len(groups))
-    progress.plan("partial", len(members) * partial_per_member)
+    progress.plan("partial", len(members) * (len(levels) - len(groups)))
     out = out or Path(tempfile.mkdtemp(prefix="faultfirst-calibrate-"))
-    counts = {"full": 0, "partial": 0, "reused_verdicts": 0}
+    counts = {"full": 0, "partial": 0, "soak": 0, "skipped": 0, "reused_verdicts": 0,
+              "from_reference": 0}
     lock = threading.Lock()
+    reference = _Reference()
 
     with tempfile.TemporaryDirectory(prefix="faultfirst-solutions-") as work:
 
-        def graded(member: Member, level: str, select: str | None) -> Graded:
+        def graded(member: Member, level: str, only: list[str] | None, *, kind: str) -> Graded:
+            # kind: full or partial (a level's grading, on the progress line), or soak (a part).
+            """One grading; the soak (the longest check) runs as a session of its own beside
+            the other checks, so that a grading takes about as long as its longer half."""
             safe = member.name.replace("/", "-")
-            folder = prepare_solution(member.name, slugs, level, Path(work) / f"{safe}-{level}",
+            own = Path(tempfile.mkdtemp(dir=work))  # a member's soak and the rest run at once
+            folder = prepare_solution(member.name, slugs, level, own / f"{safe}-{level}",
                                       member.flaws if member.kind == "profile" else ())
-            kind = "partial" if select else "full"
+            ids = list(only) if only is not None else [c.nodeid for c in all_checks()]
+            halves = [part for part in ([i for i in ids if not _is_soak(i)], [i for i in ids if _is_soak(i)])
+                      if part]
             started = time.monotonic()
-            outcome = grader(folder, level, seed, out / safe / level, select)
-            progress.finished(kind, time.monotonic() - started, f"{member.name} at {level}")
-            return outcome
-
-        def one(member: Member, group: list[str]) -> list[tuple[str, str, float]]:
-            # The grading at the base level feeds the others; its records are its verdicts.
-            base = group[0] if len(group) == 1 else base_level(group, check_levels())
-            first = graded(member, base, None)
-            scores = [(member.name, base, rescorer(first.records, slugs, base))]
+            coverage = reuse and member.kind == REFERENCE
+            with ThreadPoolExecutor(max_workers=len(halves)) as both:
+                parts = list(both.map(lambda part: grader(
+                    folder, level, seed, out / safe / level / ("soak" if _is_soak(part[0]) else ""),
+                    tuple(part), coverage), halves))
             with lock:
-                counts["full"] += 1
-            for level in (lv for lv in group if lv != base):
-                names = to_regrade(first.records, base, level, slugs)
-                if not names:
-                    percent = rescorer(first.records, slugs, level)
-                    progress.finished("partial", 0.0, f"{member.name} at {level} (all reused)")
-                    regraded: Sequence[Any] = ()
-                else:
-                    regraded = graded(member, level, select_expression(names)).records
-                    percent = rescorer(merge(first.records, regraded, names), slugs, level)
-                fresh = {r.nodeid for r in regraded if r.verdict != "not-run"}
-                with lock:
-                    counts["partial"] += 1
-                    counts["reused_verdicts"] += sum(
-                        1 for r in first.records if r.verdict != "not-run" and r.nodeid not in fresh
-                        and level in r.levels)
-                scores.append((member.name, level, percent))
+                counts[kind] += 1
+            if kind != "soak":
+                progress.finished(kind, time.monotonic() - started, f"{member.name} at {level}")
+            return _joined(parts)
+
+        def scored(plan: _Plan, level: str, records: Sequence[Any], reused: int,
+                   kind: str | None = None) -> tuple[str, str, float]:
+            if kind is not None:  # nothing was graded for this level
+                progress.finished(kind, 0.0, f"{plan.member.name} at {level} (all reused)")
+            with lock:
+                counts["reused_verdicts" if plan.change is None else "from_reference"] += reused
+            return plan.member.name, level, rescorer(records, slugs, level)
+
+        def as_it_is(plan: _Plan) -> list[tuple[str, str, float]]:
+            """Every check at the base level; at the others, only what the level can change."""
+            member, base = plan.member, plan.base
+            first = graded(member, base, None, kind="full")
+            if member.kind == REFERENCE:
+                reference.graded[base], reference.records[base] = first, list(first.records)
+            scores = [scored(plan, base, first.records, 0)]
+            for level in (lv for lv in plan.group if lv != base):
+                ids = to_regrade(first.records, base, level, slugs)
+                if not ids:
+                    scores.append(scored(plan, level, first.records, _counted(first.records, level),
+                                         kind="partial"))
+                    continue
+                again = graded(member, level, ids, kind="partial")
+                records = merge(first.records, again.records, ids)
+                if member.kind == REFERENCE:
+                    reference.graded[level], reference.records[level] = again, records
+                fresh = {r.nodeid for r in again.records if r.verdict != "not-run"}
+                reused = sum(1 for r in first.records if r.verdict != "not-run"
+                             and r.nodeid not in fresh and level in r.levels)
+                scores.append(scored(plan, level, records, reused))
             return scores
 
+        def soaks(plan: _Plan) -> dict[str, Graded]:
+            """The member's soak at each level of the group. It runs every kind of request, so
+            it meets nearly every change, and it is the longest check: it is graded at once,
+            beside the reference, rather than after it."""
+            ids = [c.nodeid for c in all_checks() if _is_soak(c.nodeid)]
+            return {level: graded(plan.member, level, ids, kind="soak") for level in plan.group}
+
+        def changed(plan: _Plan, early: Future[dict[str, Graded]]) -> list[tuple[str, str, float]]:
+            """The reference's verdicts, but for the checks whose app ran a changed line (and
+            the member's own soak)."""
+            assert plan.change is not None
+            member, base, scores = plan.member, plan.base, []
+            mine: dict[str, list[Any]] = {}
+            for level in [base, *(lv for lv in plan.group if lv != base)]:
+                ids = [i for i in reference.met(level, plan.change) if not _is_soak(i)]
+                kind = "full" if level == base else "partial"
+                # At the base, the reference's verdicts; at another level of the group, this
+                # member's own from the base, but the reference's for what the level changes.
+                start = (reference.records[level] if level == base else
+                         merge(mine[base], reference.graded[level].records,
+                               [r.nodeid for r in reference.ran(level)]))
+                if ids:
+                    again = graded(member, level, ids, kind=kind)
+                    mine[level] = merge(start, again.records, ids)
+                else:
+                    mine[level] = list(start)
+                    with lock:
+                        counts["skipped"] += 1
+                    progress.finished(kind, 0.0, f"{member.name} at {level} (the soak only)")
+                mine[level] = merge(mine[level], early.result()[level].records,
+                                    [c.nodeid for c in all_checks() if _is_soak(c.nodeid)])
+                scores.append(scored(plan, level, mine[level],
+                                     _counted(start, level) - len(ids) - 1))
+            return scores
+
+        plans = [_Plan(member, list(group), base) for member in members
+                 for group, base in zip(groups, bases, strict=True)]
+        if reuse:
+            changes = _changes([p.member for p in plans if _may_reuse(p.member)], slugs, levels[0],
+                               Path(work) / "compare")
+            for plan in plans:
+                plan.change = changes.get(plan.member.name)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            # The starter's gradings are the longest (it waits out every fault): start them first,
-            # so that they do not run alone at the end.
-            ordered = sorted(members, key=lambda m: m.kind != STARTER)
-            futures = [pool.submit(one, member, group) for member in ordered for group in groups]
-            for future in as_completed(futures):
-                for name, level, score in future.result():
-                    result.scores[name][level] = score
-                    if on_score is not None:
-                        on_score(name, level, score)
+            def record(futures: Iterable[Any]) -> None:
+                for future in as_completed(list(futures)):
+                    for name, level, score in future.result():
+                        result.scores[name][level] = score
+                        if on_score is not None:
+                            on_score(name, level, score)
+
+            # The reference first (every change reuse waits on its gradings), then the members
+            # graded as they are (the starter first: its gradings are the longest), and the
+            # soaks of the others; then the rest of the others, where the reference says.
+            whole = sorted((p for p in plans if p.change is None),
+                           key=lambda p: (p.member.kind != REFERENCE, p.member.kind != STARTER))
+            futures = {id(p): pool.submit(as_it_is, p) for p in whole}
+            early = {id(p): pool.submit(soaks, p) for p in plans if p.change is not None}
+            record(futures.pop(id(p)) for p in whole if p.member.kind == REFERENCE)
+            reference.learn_lines()
+            record([*futures.values(), *(pool.submit(changed, p, early[id(p)])
+                                         for p in plans if p.change is not None)])
     result.run = {"elapsed_s": round(time.monotonic() - progress.started, 1), "jobs": jobs,
                   "gradings_full": counts["full"], "gradings_partial": counts["partial"],
+                  "gradings_skipped": counts["skipped"], "soak_gradings": counts["soak"],
                   "verdicts_reused": counts["reused_verdicts"],
+                  "verdicts_from_reference": counts["from_reference"],
                   "level_groups": [list(g) for g in groups]}
     return result
 
 
+def _counted(records: Sequence[Any], level: str) -> int:
+    return sum(1 for r in records if r.verdict != "not-run" and level in r.levels)
+
+
+def _may_reuse(member: Member) -> bool:
+    """Whether a member is the reference with a change (its verdicts may come from the reference)."""
+    return member.kind in ("flawed", "profile")
+
+
+def _changes(members: Sequence[Member], slugs: Sequence[str], level: str,
+             work: Path) -> dict[str, Change | None]:
+    """Each member's change against the reference (None: it must be graded as it is, because
+    the change reaches every start of the app)."""
+    reference = prepare_solution(REFERENCE, slugs, level, work / "reference")
+    found: dict[str, Change | None] = {}
+    for member in members:
+        if member.name in found:
+            continue
+        folder = prepare_solution(member.name, slugs, level, work / member.name.replace("/", "-"),
+                                  member.flaws if member.kind == "profile" else ())
+        change = change_between(reference, folder)
+        found[member.name] = None if change.everywhere is not None else change
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInfo:
+    """A hidden check as its declaration says: its node id and the levels where it counts."""
+
+    nodeid: str
+    levels: tuple[str, ...]
+
+
 @functools.cache
-def check_levels() -> list[tuple[str, ...]]:
-    """Each check's levels, from the checks' declarations (for choosing a group's base level)."""
+def all_checks() -> tuple[CheckInfo, ...]:
+    """Every hidden check, from the checks' declarations, in file and line order."""
     import importlib
     import inspect
 
@@ -521,11 +684,40 @@ def check_levels() -> list[tuple[str, ...]]:
     found = []
     for path in sorted((package_folder("graders") / "checks").glob("test_*.py")):
         module = importlib.import_module(f"graders.checks.{path.stem}")
-        for _, function in inspect.getmembers(module, inspect.isfunction):
-            spec = getattr(function, "__faultfirst_check__", None)
-            if spec is not None:
-                found.append(tuple(spec.levels))
-    return found
+        functions = [f for _, f in inspect.getmembers(module, inspect.isfunction)
+                     if getattr(f, "__faultfirst_check__", None) is not None
+                     and f.__module__ == module.__name__]
+        for function in sorted(functions, key=lambda f: f.__code__.co_firstlineno):
+            spec = getattr(function, "__faultfirst_check__")  # noqa: B009 (set by @check)
+            found.append(CheckInfo(f"{path.name}::{function.__name__}", tuple(spec.levels)))
+    return tuple(found)
+
+
+def check_levels() -> list[tuple[str, ...]]:
+    """Each check's levels (for choosing a group's base level)."""
+    return [check.levels for check in all_checks()]
+
+
+def _is_soak(nodeid: str) -> bool:
+    return nodeid.startswith(f"test_{SOAK}.py::")
+
+
+def _joined(parts: Sequence[Graded]) -> Graded:
+    """One grading made of gradings run side by side: their records, and their starts of the app
+    numbered apart (the second's from 10,001, ...) so that each check keeps its own start's lines."""
+    if len(parts) == 1:
+        return parts[0]
+    records: list[Any] = []
+    coverage: dict[int, Mapping[str, Sequence[int]]] | None = {}
+    for index, part in enumerate(parts):
+        offset = index * _START_OFFSET
+        records += [dataclasses.replace(r, app_start=r.app_start + offset) if r.app_start else r
+                    for r in part.records]
+        if part.coverage is None or coverage is None:
+            coverage = None
+        else:
+            coverage.update({start + offset: lines for start, lines in part.coverage.items()})
+    return Graded(parts[0].percent, tuple(records), coverage)
 
 
 # --- the table -------------------------------------------------------------------------------------

@@ -161,7 +161,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
     run = result.run
     print(f"\n{text}\n\n{recommendation_text(result)}\n"
           f"{run['gradings_full']} full and {run['gradings_partial']} partial gradings, "
-          f"{run['verdicts_reused']} verdicts reused, {run['elapsed_s'] / 60:.1f} min\n"
+          f"{run['verdicts_reused']} verdicts reused across levels, "
+          f"{run['verdicts_from_reference']} taken from the reference (changed lines not run), "
+          f"{run['elapsed_s'] / 60:.1f} min\n"
           f"table: {out / 'calibration.md'}\njson:  {out / 'calibration.json'}\n"
           f"plot:  {out / 'calibration.svg'}")
     return 0

@@ -4,6 +4,7 @@ No real grading here: a stand-in grader returns made-up records."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import sys
@@ -19,6 +20,7 @@ from faultfirst.calibrate import (
     Graded,
     Member,
     Verdict,
+    all_checks,
     base_level,
     calibrate,
     draw_profiles,
@@ -28,7 +30,6 @@ from faultfirst.calibrate import (
     merge,
     population,
     prepare_solution,
-    select_expression,
     table,
     to_regrade,
 )
@@ -156,8 +157,8 @@ def test_the_base_level_is_where_the_most_checks_count():
     assert base_level(["calm", "realistic"], [everywhere]) == "realistic"  # a tie: the harder
 
 
-def _verdict(name, exercise="retries", levels=tuple(LEVELS), verdict="pass"):
-    return Verdict(f"graders/checks/x.py::{name}", name, exercise, levels, verdict)
+def _verdict(name, exercise="retries", levels=tuple(LEVELS), verdict="pass", app_start=0):
+    return Verdict(f"test_{exercise}.py::{name}", name, exercise, levels, verdict, app_start)
 
 
 def test_only_the_soak_and_checks_new_at_the_level_are_regraded():
@@ -166,38 +167,52 @@ def test_only_the_soak_and_checks_new_at_the_level_are_regraded():
             _verdict("test_gated", levels=("stormy", "hurricane")),
             _verdict("test_calm_only", levels=("calm",), verdict="not-run"),
             _verdict("test_other_exercise", "batch", verdict="not-run")]
-    assert to_regrade(base, "stormy", "calm", ["retries"]) == ["test_mixed", "test_calm_only"]
-    assert to_regrade(base, "stormy", "hurricane", ["retries"]) == ["test_mixed"]
-    assert select_expression(["test_a", "test_b"]) == "test_a or test_b"
-    with pytest.raises(ValueError):
-        select_expression([])
+    assert to_regrade(base, "stormy", "calm", ["retries"]) == [
+        "test_soak.py::test_mixed", "test_retries.py::test_calm_only"]
+    assert to_regrade(base, "stormy", "hurricane", ["retries"]) == ["test_soak.py::test_mixed"]
 
 
 def test_merge_prefers_the_regraded_verdicts():
     base = [_verdict("test_mixed", "soak"), _verdict("test_plain")]
     fresh = [_verdict("test_mixed", "soak", verdict="fail"),
              _verdict("test_plain", verdict="not-run")]  # deselected at this level
-    merged = merge(base, fresh, ["test_mixed"])
+    merged = merge(base, fresh, ["test_soak.py::test_mixed"])
     assert [(r.name, r.verdict) for r in merged] == [("test_mixed", "fail"), ("test_plain", "pass")]
+
+
+# Three real checks (the unit tests grade nothing: the stand-in grader makes up their verdicts).
+SOAK_ID = "test_soak.py::test_mixed_requests_under_the_levels_weather"
+PLAIN_ID = "test_retries.py::test_backoff_is_jittered"
+GATED_ID = "test_retries.py::test_retry_budget_limits_retries"  # counts from stormy up
+REST = tuple(c.nodeid for c in all_checks() if not c.nodeid.startswith("test_soak.py"))
+# Which start of the app served each check, and the lines each start ran (no-jitter's patch
+# changes litreview/llm/retry.py line 28: the soak's start and the gated check's ran it).
+STARTS = {PLAIN_ID: 1, GATED_ID: 2, SOAK_ID: 1}
+RAN = {1: {"litreview/llm/retry.py": [1, 2]}, 2: {"litreview/llm/retry.py": [28]}}
+SOAK_RAN = {1: {"litreview/llm/retry.py": [28, 40]}}
 
 
 class FakeGrader:
     """Records every grading; the soak fails at hurricane, a gated check fails for flawed ones."""
 
-    def __init__(self):
+    def __init__(self, ran=None, soak_ran=None):
         self.calls = []
+        self.ran = RAN if ran is None else ran
+        self.soak_ran = SOAK_RAN if soak_ran is None else soak_ran
 
-    def __call__(self, folder, level, seed, out, select):
+    def __call__(self, folder, level, seed, out, only, coverage=False):
         name = folder.name.rsplit("-", 1)[0]
-        self.calls.append((name, level, select))
-        records = [_verdict("test_mixed", "soak", verdict="fail" if level == "hurricane" else "pass"),
-                   _verdict("test_plain", verdict="fail" if name == "starter" else "pass"),
-                   _verdict("test_gated", levels=("stormy", "hurricane"),
-                            verdict="fail" if name.startswith(("flawed", "profile")) else "pass")]
-        if select:
-            records = [r if r.name in select.split(" or ") else
-                       Verdict(r.nodeid, r.name, r.exercise, r.levels, "not-run") for r in records]
-        return Graded(0.0, tuple(records))
+        self.calls.append((name, level, only))
+        records = [Verdict(SOAK_ID, SOAK_ID.split("::")[1], "soak", tuple(LEVELS),
+                           "fail" if level == "hurricane" else "pass"),
+                   Verdict(PLAIN_ID, PLAIN_ID.split("::")[1], "retries", tuple(LEVELS),
+                           "fail" if name == "starter" else "pass"),
+                   Verdict(GATED_ID, GATED_ID.split("::")[1], "retries", ("stormy", "hurricane"),
+                           "fail" if name.startswith(("flawed", "profile")) else "pass")]
+        records = [dataclasses.replace(r, app_start=STARTS[r.nodeid])
+                   for r in records if only is None or r.nodeid in only]
+        soak = bool(only) and only[0] == SOAK_ID
+        return Graded(0.0, tuple(records), (self.soak_ran if soak else self.ran) if coverage else None)
 
 
 def rescore(records, exercises, level):
@@ -208,23 +223,59 @@ def rescore(records, exercises, level):
 def test_calibrate_grades_the_base_level_fully_and_the_others_partly(tmp_path):
     grader = FakeGrader()
     lines = []
-    result = calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"],
+    result = calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "starter"],
                        out=tmp_path, grader=grader, rescorer=rescore, on_progress=lines.append)
-    assert sorted(grader.calls) == [("flawed-no-jitter", "calm", "test_mixed"),
-                                    ("flawed-no-jitter", "stormy", None),
-                                    ("reference", "calm", "test_mixed"), ("reference", "stormy", None)]
+    # The soak is a grading of its own, beside the other checks.
+    assert sorted(grader.calls) == [("reference", "calm", (SOAK_ID,)),
+                                    ("reference", "stormy", REST), ("reference", "stormy", (SOAK_ID,)),
+                                    ("starter", "calm", (SOAK_ID,)),
+                                    ("starter", "stormy", REST), ("starter", "stormy", (SOAK_ID,))]
     assert result.scores == {"reference": {"calm": 100.0, "stormy": 100.0},
-                             "flawed/no-jitter": {"calm": 100.0, "stormy": 66.7}}
+                             "starter": {"calm": 50.0, "stormy": 66.7}}
     assert len(lines) == 4 and lines[-1].startswith("[4/4] ") and "min left" in lines[-1]
     assert result.run["gradings_full"] == 2 and result.run["gradings_partial"] == 2
-    assert result.run["verdicts_reused"] == 2  # test_plain at calm, twice
+    assert result.run["verdicts_reused"] == 2  # the plain check at calm, twice
+
+
+def test_a_flawed_solution_is_graded_only_where_its_app_ran_a_changed_line(tmp_path):
+    grader = FakeGrader()
+    result = calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"],
+                       out=tmp_path, grader=grader, rescorer=rescore)
+    flawed = sorted(call for call in grader.calls if call[0] == "flawed-no-jitter")
+    assert flawed == [("flawed-no-jitter", "calm", (SOAK_ID,)),
+                      ("flawed-no-jitter", "stormy", (GATED_ID,)),
+                      ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+    assert result.scores["flawed/no-jitter"] == {"calm": 100.0, "stormy": 66.7}
+    assert result.run["verdicts_from_reference"] == 2  # the plain check at stormy and at calm
+
+
+def test_a_change_no_check_ran_is_graded_only_in_the_soak(tmp_path):
+    untouched = {1: {"litreview/llm/retry.py": [1]}, 2: {"litreview/llm/retry.py": [1]}}
+    grader = FakeGrader(ran=untouched, soak_ran=untouched)
+    result = calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"],
+                       out=tmp_path, grader=grader, rescorer=rescore)
+    # Only the soak, which is graded for every member without waiting for the reference.
+    assert sorted(call for call in grader.calls if call[0] == "flawed-no-jitter") == [
+        ("flawed-no-jitter", "calm", (SOAK_ID,)), ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+    assert result.scores["flawed/no-jitter"] == result.scores["reference"]
+    assert result.run["gradings_skipped"] == 2
+
+
+def test_a_start_without_coverage_meets_every_change(tmp_path):
+    grader = FakeGrader(ran={1: {"litreview/llm/retry.py": [1]}},  # start 2 saved nothing
+                        soak_ran={1: {"litreview/llm/retry.py": [1]}})
+    calibrate(["stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"], out=tmp_path,
+              grader=grader, rescorer=rescore)
+    assert sorted(call for call in grader.calls if call[0] == "flawed-no-jitter") == [
+        ("flawed-no-jitter", "stormy", (GATED_ID,)), ("flawed-no-jitter", "stormy", (SOAK_ID,))]
 
 
 def test_without_reuse_every_level_is_graded_in_full(tmp_path):
     grader = FakeGrader()
-    calibrate(["calm", "stormy"], ["retries"], solutions=["reference"], out=tmp_path,
-              grader=grader, rescorer=rescore, reuse=False)
-    assert sorted(grader.calls) == [("reference", "calm", None), ("reference", "stormy", None)]
+    calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"],
+              out=tmp_path, grader=grader, rescorer=rescore, reuse=False)
+    assert sorted(grader.calls) == sorted((name, level, ids) for name in ("flawed-no-jitter", "reference")
+                                          for level in ("calm", "stormy") for ids in (REST, (SOAK_ID,)))
 
 
 def test_the_prepared_solution_gets_the_levels_manifest_and_contract(tmp_path):

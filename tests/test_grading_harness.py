@@ -481,3 +481,25 @@ def test_copy_leaves_out_links_and_version_control(tmp_path: Path) -> None:
     copied = copy_submission(source, tmp_path / "copy")
     assert copied.skipped_links == ("escape",)
     assert not (tmp_path / "copy" / "escape").exists() and not (tmp_path / "copy" / ".git").exists()
+
+
+def test_only_the_named_checks_run_and_coverage_tells_what_each_start_ran(tmp_path: Path) -> None:
+    """Calibration's partial gradings: ``only`` runs exactly those node ids, and ``coverage``
+    maps each start of the app to the lines it ran (the app stopped with SIGTERM saves them)."""
+    submission = make_submission(tmp_path / "submission")
+    checks = make_checks(tmp_path / "checks")
+    only = ["test_tiny.py::test_shared_app", "test_tiny.py::test_own_app"]
+    result = grade(submission, level="calm", seed=5, out_dir=tmp_path / "out", checks_dir=checks,
+                   only=only, coverage=True)
+    ran = {c.record.name: c.record for c in result.score.checks if c.record.verdict != "not-run"}
+    assert set(ran) == {"test_shared_app", "test_own_app"}, result.message
+    starts = {name: record.app_start for name, record in ran.items()}
+    assert starts["test_own_app"] != starts["test_shared_app"] and all(starts.values())
+    assert result.coverage is not None and set(starts.values()) <= set(result.coverage)
+    source = (submission / "tinyapp" / "__main__.py").read_text().splitlines()
+    instance_line = next(n for n, line in enumerate(source, 1) if '"/instance"' in line)
+    for start in starts.values():
+        lines = result.coverage[start]["tinyapp/__main__.py"]
+        assert instance_line in lines and instance_line + 1 in lines
+    with pytest.raises(ValueError, match="node id"):
+        grade(submission, only=["test_tiny.py::test_x or 1"], out_dir=tmp_path / "bad")

@@ -50,6 +50,7 @@ TEXT_LIMIT = 2000  # characters of a why or an evidence note
 _SPEC_ATTR = "__faultfirst_check__"
 _EVIDENCE = pytest.StashKey[Evidence]()
 _OUTCOME = pytest.StashKey[dict[str, Any]]()
+_APP_START = pytest.StashKey[int]()
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +223,7 @@ def app(request: pytest.FixtureRequest, _check_frame: None) -> Iterator[AppClien
     spec = spec_of(request.node)
     fresh = spec.fresh_app if spec is not None else False
     process = context.apps.ensure(request.node.module.__name__, fresh=fresh)
+    request.node.stash[_APP_START] = process.start
     context.fake.admin.reset()  # whatever the app did while starting is not this check's business
     yield AppClient(process.base_url)
     if fresh:
@@ -369,6 +371,7 @@ def _finish(item: pytest.Item, spec: CheckSpec, context: GradingContext,
         duration_s=round(outcome["duration_s"], 3),
         credit=evidence.credit_share if evidence else 1.0,
         ledger=tuple(rows), ledger_dropped=dropped, detail=outcome["detail"], app_log_tail=tail,
+        app_start=item.stash.get(_APP_START, 0),
         extra={"level": context.level, **({"ledger_now_s": evidence.now_s} if evidence else {})})
     item.user_properties.append(("faultfirst", record.to_json()))
     context.emit({"type": "check", "record": record.to_json()})

@@ -32,6 +32,9 @@ STOP_GRACE_S = 3.0
 PROBE_LIMIT_S = 2.0  # one health probe, start to end of its body
 PROBE_INTERVAL_S = 0.05
 _PYTHON_NAMES = ("python", "python3", f"python3.{__import__('sys').version_info.minor}")
+# Calibration's coverage runs (:func:`covered_argv`): each start of the app writes the lines it ran
+# to ``<submission copy>/COVERAGE_FOLDER/start-<n>``, with the run settings in COVERAGE_RC there.
+COVERAGE_FOLDER, COVERAGE_RC = ".faultfirst-coverage", "coveragerc"
 
 
 class OutputTail:
@@ -80,12 +83,26 @@ class LaunchSpec:
     python: str
     sandbox: Sandbox = field(default_factory=Sandbox)
     startup_limit_s: float = 30.0
+    coverage: bool = False
 
-    def argv(self, port: int) -> list[str]:
+    def argv(self, port: int, start: int = 1) -> list[str]:
         argv = [part.replace("{port}", str(port)) for part in self.argv_template]
         if argv[0] in _PYTHON_NAMES:
             argv[0] = self.python
+        if self.coverage:
+            folder = f"{self.sandbox.inside(self.cwd)}/{COVERAGE_FOLDER}"
+            argv = covered_argv(argv, self.python, folder, start) or argv
         return argv
+
+
+def covered_argv(argv: list[str], python: str, folder: str, start: int) -> list[str] | None:
+    """``argv`` run under coverage.py, its data in ``folder/start-<start>``; None when ``argv``
+    is not ``python -m module ...`` or ``python file.py ...`` (then the start is not measured,
+    and calibration treats it as having run every line)."""
+    if argv[0] != python or len(argv) < 2 or not (argv[1] == "-m" or argv[1].endswith(".py")):
+        return None
+    return [python, "-m", "coverage", "run", f"--rcfile={folder}/{COVERAGE_RC}",
+            f"--data-file={folder}/start-{start}", *argv[1:]]
 
 
 def free_port() -> int:
@@ -98,11 +115,12 @@ def free_port() -> int:
 class AppProcess:
     """One run of the app. :meth:`start` returns once it answers health, or raises AppStartError."""
 
-    def __init__(self, spec: LaunchSpec) -> None:
+    def __init__(self, spec: LaunchSpec, start: int = 1) -> None:
         self.spec = spec
+        self.start = start
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        argv = spec.sandbox.wrap(spec.argv(self.port), spec.cwd, spec.env)
+        argv = spec.sandbox.wrap(spec.argv(self.port, start), spec.cwd, spec.env)
         self._proc = subprocess.Popen(argv, cwd=spec.cwd, env=dict(spec.env), stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       start_new_session=True)
@@ -151,8 +169,14 @@ class AppProcess:
         raise AppStartError(f"the app {what} before answering GET {self.spec.health}", tail)
 
     def stop(self) -> None:
-        """Stop the app and everything in its process group: SIGTERM, then SIGKILL."""
+        """Stop the app and everything in its process group: SIGTERM, then SIGKILL.
+
+        Under coverage, the processes below the sandbox tool get the SIGTERM themselves first
+        (the sandbox runs the app in a session of its own, out of reach of the group's signal),
+        so that coverage.py saves what the app ran before the app is killed."""
         if self._proc.poll() is None:
+            if self.spec.coverage:
+                self._stop_below()
             self._signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(STOP_GRACE_S)
@@ -160,9 +184,43 @@ class AppProcess:
         self._proc.wait()
         self.output.join(2.0)
 
+    def _stop_below(self) -> None:
+        """SIGTERM to the processes below the sandbox tool, deepest first, and a wait (at most
+        STOP_GRACE_S) for them to end, before the sandbox tool itself is signalled."""
+        below = descendants(self._proc.pid)
+        for pid in reversed(below):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while time.monotonic() < deadline and any(_running(pid) for pid in below[-1:]):
+            time.sleep(0.02)
+
     def _signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, sig)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children first), from /proc; [] where /proc cannot tell."""
+    found: list[int] = []
+    parents = [pid]
+    while parents:
+        parent = parents.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                children = [int(child) for child in task.read_text().split()]
+                found += children
+                parents += children
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (a zombie has)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 class AppManager:
@@ -195,7 +253,7 @@ class AppManager:
         self.stop()
         self._dirty = False
         self.starts += 1
-        app = AppProcess(self.spec)
+        app = AppProcess(self.spec, self.starts)
         self.current = app
         app.wait_healthy()
         return app

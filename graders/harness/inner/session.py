@@ -38,11 +38,14 @@ def launch_spec(config: SessionConfig, fake_env: dict[str, str]) -> LaunchSpec:
     return LaunchSpec(
         argv_template=config.argv_template, health=config.health, cwd=Path(config.cwd),
         env={**config.env, **fake_env}, python=config.python,
-        sandbox=Sandbox.from_json(config.sandbox), startup_limit_s=config.startup_limit_s)
+        sandbox=Sandbox.from_json(config.sandbox), startup_limit_s=config.startup_limit_s,
+        coverage=config.coverage)
 
 
 def pytest_args(config: SessionConfig) -> list[str]:
-    args = [config.checks_dir or str(CHECKS_DIR), "-q", "-p", "no:cacheprovider",
+    folder = config.checks_dir or str(CHECKS_DIR)
+    targets = [f"{folder}/{nodeid}" for nodeid in config.only] if config.only is not None else [folder]
+    args = [*targets, "-q", "-p", "no:cacheprovider",
             "--continue-on-collection-errors", "-o", "console_output_style=classic"]
     if config.select:
         args += ["-k", config.select]

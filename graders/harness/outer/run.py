@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from faultfirst_data import kit_private_paths
 from graders.harness.errors import DependencyError, ManifestError
 from graders.harness.inner.context import KIT_ROOT, known_exercises
+from graders.harness.outer.coverage import prepare_coverage, read_coverage
 from graders.harness.outer.launch import SessionOutcome, run_inner_session
 from graders.harness.outer.manifest import Manifest, load_manifest
 from graders.harness.outer.submission import copy_submission, install_missing, tree_hash
@@ -44,6 +46,7 @@ from graders.harness.sandbox.plan import (
 )
 
 DEFAULT_LEVEL = "realistic"
+_NODEID = re.compile(r"test_\w+\.py::test_\w+")
 STARTUP_LIMIT_S = 30.0
 Progress = Callable[[dict[str, Any]], None]
 
@@ -75,6 +78,8 @@ class GradeOptions:
     select: str | None = None
     checks_dir: Path | None = None
     startup_limit_s: float = STARTUP_LIMIT_S
+    coverage: bool = False
+    only: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +162,8 @@ def prepare(work: Path, source: Path, options: GradeOptions, stack: contextlib.E
     except DependencyError as error:
         raise _Stop("invalid-submission", f"the submission's dependencies: {error}",
                     submission_hash=copied.sha256) from None
+    if options.coverage:
+        prepare_coverage(dirs["submission"])
     sandbox, cgroup = _confine(dirs, stack)
     inside = sandbox.inside
     python_path = [inside(dirs["submission"]), *([inside(dirs["submission"] / "src")]
@@ -176,7 +183,8 @@ def prepare(work: Path, source: Path, options: GradeOptions, stack: contextlib.E
         argv_template=manifest.argv_template, health=manifest.health, cwd=str(dirs["submission"]),
         env=env, python=sys.executable, sandbox=sandbox.to_json(),
         startup_limit_s=options.startup_limit_s, loopback_up=bool(prefix), select=options.select,
-        checks_dir=str(options.checks_dir) if options.checks_dir else None)
+        checks_dir=str(options.checks_dir) if options.checks_dir else None,
+        coverage=options.coverage, only=options.only)
     return Prepared(manifest, chosen_level, copied.sha256, config, tuple(notes), prefix,
                     dirs["private"], sandbox, cgroup)
 
@@ -203,17 +211,24 @@ def _result(base: dict[str, Any], outcome: SessionOutcome | None, started: float
 def grade(path: Path | str, level: str | None = None, seed: int = 0,
           out_dir: Path | str | None = None, progress: Progress | None = None, *,
           select: str | None = None, checks_dir: Path | str | None = None,
-          startup_limit_s: float = STARTUP_LIMIT_S) -> GradeResult:
+          startup_limit_s: float = STARTUP_LIMIT_S, coverage: bool = False,
+          only: Sequence[str] | None = None) -> GradeResult:
     """Grade the submission at ``path``; write ``results.json`` and ``report.html`` to ``out_dir``.
 
     ``level`` defaults to the manifest's, else ``realistic``; ``select`` is a pytest ``-k``
     expression (for calibration and debugging: a partial run). ``progress`` receives each event
     of the inner session as it happens (see graders.harness.inner.session). ``checks_dir`` replaces
     ``graders/checks`` (the kit's own tests use it; it must hold a conftest using the plugin).
-    ``startup_limit_s`` bounds each wait for the app's health check.
+    ``startup_limit_s`` bounds each wait for the app's health check. ``only`` runs just the
+    checks with these node ids (``test_retries.py::test_...``, as in each record). ``coverage`` runs each
+    start of the app under coverage.py and returns the lines each start ran
+    (``GradeResult.coverage``); calibration uses it on the kit's own reference.
     """
     if level is not None and level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; allowed: {', '.join(LEVELS)}")
+    for nodeid in only or ():
+        if not _NODEID.fullmatch(nodeid):
+            raise ValueError(f"not a check's node id: {nodeid!r} (expected test_<module>.py::test_<name>)")
     started = time.monotonic()
     source = Path(path).resolve()
     out = Path(out_dir).resolve() if out_dir else Path.cwd() / f"faultfirst-grade-{source.name}"
@@ -221,7 +236,7 @@ def grade(path: Path | str, level: str | None = None, seed: int = 0,
                             "seed": seed, "submission": str(source), "grader_hash": grader_hash(),
                             "kit_version": kit_version(), "out_dir": out}
     options = GradeOptions(level, seed, select, Path(checks_dir).resolve() if checks_dir else None,
-                           startup_limit_s)
+                           startup_limit_s, coverage, None if only is None else tuple(only))
     with (tempfile.TemporaryDirectory(prefix="faultfirst-grade-", ignore_cleanup_errors=True) as work,
           contextlib.ExitStack() as stack):
         try:
@@ -235,6 +250,9 @@ def grade(path: Path | str, level: str | None = None, seed: int = 0,
         outcome = run_inner_session(prepared.config, prepared.network_prefix, prepared.private,
                                     progress)
         held = prepared.cgroup.held() if prepared.cgroup else []
+        if options.coverage:
+            base["coverage"] = read_coverage(Path(prepared.config.cwd),
+                                             prepared.sandbox.inside(prepared.config.cwd))
         base |= {"status": outcome.status, "message": outcome.message,
                  "app_log_tail": outcome.app_log_tail, "details": outcome.details,
                  "isolation": (*isolation_summary(prepared.sandbox, bool(prepared.network_prefix)),

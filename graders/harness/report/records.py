@@ -29,7 +29,9 @@ class CheckRecord:
     earns (1.0 unless the check gave partial credit). ``ledger`` holds the fake LLM's rows seen
     during the check (at most a few hundred; ``ledger_dropped`` counts the rest), for the
     report's timeline. ``clauses`` are the ids of the brief's clauses the check proves; a
-    failed check's report quotes them (:func:`graders.clauses.quote`).
+    failed check's report quotes them (:func:`graders.clauses.quote`). ``app_start`` numbers
+    the start of the app that served the check (1 for the first; 0: it used no app), which
+    calibration's change reuse reads (:mod:`faultfirst.impact`).
     """
 
     nodeid: str
@@ -51,6 +53,7 @@ class CheckRecord:
     app_log_tail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     clauses: tuple[str, ...] = ()  # ids of the brief's clauses the check proves
+    app_start: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -79,7 +82,9 @@ class SessionConfig:
     which the session adds once its fake LLM is up); ``sandbox`` a
     :meth:`graders.harness.sandbox.plan.Sandbox.to_json`; ``loopback_up`` whether the session must set
     ``lo`` up (it runs in a fresh network namespace); ``select`` a pytest ``-k`` expression;
-    ``checks_dir`` replaces the kit's checks.
+    ``checks_dir`` replaces the kit's checks; ``only`` names the checks to run by node id
+    (``test_retries.py::test_...``; None: every check); ``coverage`` runs the app under coverage.py (for
+    calibration, on the kit's own reference: :func:`graders.harness.inner.app_process.covered_argv`).
     """
 
     level: str
@@ -95,10 +100,13 @@ class SessionConfig:
     loopback_up: bool
     select: str | None = None
     checks_dir: str | None = None
+    coverage: bool = False
+    only: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["exercises"], data["argv_template"] = list(self.exercises), list(self.argv_template)
+        data["only"] = None if self.only is None else list(self.only)
         return data
 
     @classmethod
@@ -106,4 +114,6 @@ class SessionConfig:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         known["exercises"] = tuple(known["exercises"])
         known["argv_template"] = tuple(known["argv_template"])
+        if known.get("only") is not None:
+            known["only"] = tuple(known["only"])
         return cls(**known)

@@ -19,7 +19,8 @@ class GradeResult:
     dependencies), ``did-not-start`` (the app never became healthy: the candidate's failure,
     scored 0) or ``harness-error`` (the kit failed: not the candidate's fault). ``exit_code`` is
     what ``faultfirst grade`` exits with. ``results_path`` and ``report_path`` are set once the
-    reports are written.
+    reports are written. ``coverage`` (only when asked for) maps each start of the app to the
+    lines it ran, by file relative to the submission: ``{start: {path: (line, ...)}}``.
     """
 
     status: str
@@ -39,6 +40,7 @@ class GradeResult:
     results_path: Path | None = None
     report_path: Path | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    coverage: dict[int, dict[str, tuple[int, ...]]] | None = None
 
     @property
     def exit_code(self) -> int:

@@ -156,8 +156,11 @@ class GradingCgroup:
                          f"(cgroup v{self.version}); refused forks {_count(hits)}")
         if cpu is not None:
             throttled = _read_key(cpu / "cpu.stat", "nr_throttled")
+            used = (_read_key(cpu / "cpu.stat", "usage_usec") if self.version == 2
+                    else _scaled(_read_int(cpu / "cpuacct.usage"), 1000))
             lines.append(f"cpu: at most {self.limits.cpu_cores:g} core(s) for the whole app side "
-                         f"(cgroup v{self.version}); throttled {_count(throttled)} periods")
+                         f"(cgroup v{self.version}); used {_seconds(used)}, throttled "
+                         f"{_count(throttled)} periods")
         return lines
 
     def remove(self) -> None:
@@ -208,3 +211,11 @@ def _mib(value: int | None) -> str:
 
 def _count(value: int | None) -> str:
     return "unknown" if value is None else str(value)
+
+
+def _scaled(value: int | None, divisor: int) -> int | None:
+    return None if value is None else value // divisor
+
+
+def _seconds(usec: int | None) -> str:
+    return "unknown" if usec is None else f"{usec / 1e6:.1f} CPU s"
