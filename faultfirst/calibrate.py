@@ -124,6 +124,7 @@ class Calibration:
     notes: list[str] = field(default_factory=list)
     seed: int = 0
     run: dict[str, Any] = field(default_factory=dict)  # timings and grading counts (vary by run)
+    failed: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # name -> level -> checks
 
     def member(self, name: str) -> Member:
         if name in self.members:
@@ -198,7 +199,9 @@ class Calibration:
         for name, scores in self.scores.items():
             member = self.member(name)
             solutions[name] = {"kind": member.kind, "flaws": list(member.flaws),
-                               "percent": {lv: scores[lv] for lv in self.levels}}
+                               "percent": {lv: scores[lv] for lv in self.levels},
+                               "failed": {lv: self.failed.get(name, {}).get(lv, [])
+                                          for lv in self.levels}}
         return {
             "schema": SCHEMA, "seed": self.seed, "exercises": list(self.exercises),
             "levels": list(self.levels), "solutions": solutions,
@@ -517,9 +520,9 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
     with tempfile.TemporaryDirectory(prefix="faultfirst-solutions-") as work:
 
         def graded(member: Member, level: str, only: list[str] | None, *, kind: str) -> Graded:
-            # kind: full or partial (a level's grading, on the progress line), or soak (a part).
             """One grading; the soak (the longest check) runs as a session of its own beside
-            the other checks, so that a grading takes about as long as its longer half."""
+            the other checks, so that a grading takes about as long as its longer half.
+            ``kind``: full or partial (a level's grading, on the progress line), or soak."""
             safe = member.name.replace("/", "-")
             own = Path(tempfile.mkdtemp(dir=work))  # a member's soak and the rest run at once
             folder = prepare_solution(member.name, slugs, level, own / f"{safe}-{level}",
@@ -543,8 +546,11 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                    kind: str | None = None) -> tuple[str, str, float]:
             if kind is not None:  # nothing was graded for this level
                 progress.finished(kind, 0.0, f"{plan.member.name} at {level} (all reused)")
+            lost = sorted(r.name for r in records if r.verdict == "fail" and level in r.levels
+                          and (r.exercise == SOAK or r.exercise in slugs))
             with lock:
                 counts["reused_verdicts" if plan.change is None else "from_reference"] += reused
+                result.failed.setdefault(plan.member.name, {})[level] = lost
             return plan.member.name, level, rescorer(records, slugs, level)
 
         def as_it_is(plan: _Plan) -> list[tuple[str, str, float]]:

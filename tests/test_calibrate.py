@@ -246,6 +246,7 @@ def test_a_flawed_solution_is_graded_only_where_its_app_ran_a_changed_line(tmp_p
                       ("flawed-no-jitter", "stormy", (GATED_ID,)),
                       ("flawed-no-jitter", "stormy", (SOAK_ID,))]
     assert result.scores["flawed/no-jitter"] == {"calm": 100.0, "stormy": 66.7}
+    assert result.failed["flawed/no-jitter"] == {"calm": [], "stormy": [GATED_ID.split("::")[1]]}
     assert result.run["verdicts_from_reference"] == 2  # the plain check at stormy and at calm
 
 
@@ -347,12 +348,14 @@ def test_a_tie_is_said_and_goes_to_the_calmer_level():
 def test_calibration_json_follows_its_schema():
     result = made_up()
     result.notes = ["a note"]
+    result.failed = {"profile/2-flaws": {"realistic": ["test_a"], "stormy": ["test_a", "test_b"]}}
     data = json.loads(json.dumps(result.to_json()))
     assert data["schema"] == SCHEMA and data["seed"] == 3
     assert data["levels"] == ["calm", "realistic", "stormy"] and data["exercises"] == ["retries"]
     assert data["solutions"]["profile/2-flaws"] == {
         "kind": "profile", "flaws": ["a", "b"],
-        "percent": {"calm": 95.0, "realistic": 80.0, "stormy": 75.0}}
+        "percent": {"calm": 95.0, "realistic": 80.0, "stormy": 75.0},
+        "failed": {"calm": [], "realistic": ["test_a"], "stormy": ["test_a", "test_b"]}}
     assert data["solutions"]["flawed/b"]["kind"] == "flawed"
     assert data["known_order"] == ["reference", "profile/1-flaw", "profile/2-flaws", "starter"]
     assert set(data["discrimination"]["calm"]) == {"kendall_tau", "spread", "flawed_below_reference",

@@ -279,6 +279,25 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def jitter_problem(waits_s: Sequence[float]) -> str | None:
+    """Why waits before retries look like a fixed delay rather than a jittered one (None: they
+    are spread out).
+
+    Jitter makes many waits shorter than the typical one: the median must stand at least
+    max(12 ms, 0.15 x median) above the shortest wait. A machine under load only lengthens waits
+    (an app scheduled late retries late), so a fixed delay cannot pass by noise: while fewer than
+    half of the waits are lengthened, the median and the shortest are both the fixed delay.
+    Full jitter (uniform from 0 to the backoff) clears this by about four times over.
+    """
+    shortest, median = min(waits_s), percentile(waits_s, 0.5)
+    needed = max(0.012, 0.15 * median)
+    if median - shortest >= needed:
+        return None
+    return (f"the waits before retrying are nearly all the same (shortest {shortest * 1000:.0f} ms, "
+            f"median {median * 1000:.0f} ms; jitter would put the median at least "
+            f"{needed * 1000:.0f} ms above the shortest)")
+
+
 def paper_range(first: int, count: int) -> list[str]:
     """``count`` consecutive paper ids from ``P{first:04d}``."""
     return [f"P{n:04d}" for n in range(first, first + count)]
