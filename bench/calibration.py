@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, out: Path, reuse: bool) -> tuple[float, float,
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     busy, started = busy_seconds(), time.monotonic()
     subprocess.run(command, cwd=HERE, env=env, check=True, stdout=subprocess.DEVNULL,
-                   timeout=args.limit_s)
+                   stderr=subprocess.DEVNULL, timeout=args.limit_s)
     wall, cpu = time.monotonic() - started, busy_seconds() - busy
     return wall, cpu, json.loads((out / "calibration.json").read_text(encoding="utf-8"))
 
@@ -85,9 +85,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verify", action="store_true", help="also run with --no-reuse and compare")
     parser.add_argument("--limit-s", type=float, default=4 * 3600, help="bound on each run")
+    parser.add_argument("--keep", type=Path, help="write the calibration here (kept), not in a temp dir")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ff-bench-calibration-") as work:
-        out = Path(work) / "reuse"
+        out = args.keep.resolve() if args.keep else Path(work) / "reuse"
         wall, cpu, data = run(args, out, reuse=True)
         run_info = data["run"]
         print(f"calibration ({args.exercises or 'all exercises'}; {args.levels}; --jobs {args.jobs}): "
