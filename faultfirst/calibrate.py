@@ -580,8 +580,7 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
             """The member's soak at each level of the group. It runs every kind of request, so
             it meets nearly every change, and it is the longest check: it is graded at once,
             beside the reference, rather than after it."""
-            ids = [c.nodeid for c in all_checks() if _is_soak(c.nodeid)]
-            return {level: graded(plan.member, level, ids, kind="soak") for level in plan.group}
+            return {level: graded(plan.member, level, soak_ids(), kind="soak") for level in plan.group}
 
         def changed(plan: _Plan, early: Future[dict[str, Graded]]) -> list[tuple[str, str, float]]:
             """The reference's verdicts, but for the checks whose app ran a changed line (and
@@ -605,8 +604,7 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                     with lock:
                         counts["skipped"] += 1
                     progress.finished(kind, 0.0, f"{member.name} at {level} (the soak only)")
-                mine[level] = merge(mine[level], early.result()[level].records,
-                                    [c.nodeid for c in all_checks() if _is_soak(c.nodeid)])
+                mine[level] = merge(mine[level], early.result()[level].records, soak_ids())
                 scores.append(scored(plan, level, mine[level],
                                      _counted(start, level) - len(ids) - 1))
             return scores
@@ -702,6 +700,11 @@ def all_checks() -> tuple[CheckInfo, ...]:
 def check_levels() -> list[tuple[str, ...]]:
     """Each check's levels (for choosing a group's base level)."""
     return [check.levels for check in all_checks()]
+
+
+def soak_ids() -> list[str]:
+    """The soak's node ids (one check today)."""
+    return [c.nodeid for c in all_checks() if _is_soak(c.nodeid)]
 
 
 def _is_soak(nodeid: str) -> bool:

@@ -71,12 +71,6 @@ class Change:
                 return True
         return False
 
-    def describe(self) -> str:
-        if self.everywhere is not None:
-            return f"everywhere: {self.everywhere}"
-        return "; ".join(f"{path}: lines {', '.join(f'{a}-{b}' for a, b in spans)}"
-                         for path, spans in sorted(self.bodies.items())) or "nothing"
-
 
 def change_between(reference: Path, changed: Path) -> Change:
     """How the app folder ``changed`` differs from ``reference`` in behaviour (see the module)."""
@@ -98,14 +92,17 @@ def change_between(reference: Path, changed: Path) -> Change:
         if why is not None:
             return Change(f"{path}: {why}")
         names |= rebound
-        spans = [old.bodies[name][1] for name in old.bodies
-                 if name not in new.bodies or new.bodies[name][0] != old.bodies[name][0]]
+        spans = old.changed_spans(new)
         if spans:
             bodies.setdefault(path, []).extend(spans)
     if names:
         # A rebound name reaches every body that mentions it (in the reference: the lines the
         # coverage speaks of), unless code run on import uses it, on either side.
-        originals = _python_files(reference)
+        try:
+            originals = _python_files(reference)
+        except (SyntaxError, UnicodeDecodeError, ValueError) as error:
+            return Change(f"a file of the reference cannot be read ({type(error).__name__}), so "
+                          "the users of a changed name cannot be known")
         for path, module in [*originals.items(), *((p, new) for p, (_, new) in modules.items())]:
             why = module.uses_at_import(names)
             if why is not None:
@@ -123,18 +120,18 @@ def _python_files(folder: Path) -> dict[str, Module]:
         relative = path.relative_to(folder)
         if any(part in _NOT_THE_APP for part in relative.parts):
             continue
-        try:
-            found[relative.as_posix()] = Module.read(path)
-        except (SyntaxError, UnicodeDecodeError, ValueError):
-            continue
+        found[relative.as_posix()] = Module.read(path)
     return found
 
 
 def _differing(left: Path, right: Path, below: Path = Path()) -> list[Path]:
-    """Paths (relative) of the files that differ between two folders, or that only one has."""
+    """Paths (relative) of the files that differ between two folders, or that only one has.
+    Files are compared byte by byte: two files of one size and time can still differ."""
     compared = filecmp.dircmp(left / below, right / below, ignore=list(_NOT_THE_APP))
-    found = [below / name for name in (*compared.left_only, *compared.right_only, *compared.diff_files,
-                                       *compared.funny_files)]
+    _, unequal, unreadable = filecmp.cmpfiles(left / below, right / below, compared.common_files,
+                                              shallow=False)
+    found = [below / name for name in (*compared.left_only, *compared.right_only, *unequal,
+                                       *unreadable, *compared.common_funny)]
     for name in compared.common_dirs:
         found += _differing(left, right, below / name)
     return sorted(found)
@@ -147,9 +144,7 @@ def changed_bodies(before: str, after: str) -> tuple[tuple[int, int], ...] | Non
     old, new = Module.parse(before), Module.parse(after)
     if old.rebound(new) != (set(), None):
         return None
-    spans = [span for name, (dump, span) in old.bodies.items()
-             if name not in new.bodies or new.bodies[name][0] != dump]
-    return tuple(sorted(spans))
+    return tuple(sorted(old.changed_spans(new)))
 
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -206,6 +201,11 @@ class Module:
                     return names, f"import-time code differs (line {node.lineno})"
                 names |= bound
         return names, None
+
+    def changed_spans(self, new: Module) -> list[tuple[int, int]]:
+        """The line spans (here) of the function bodies ``new`` lacks or has otherwise."""
+        return [span for name, (dump, span) in self.bodies.items()
+                if name not in new.bodies or new.bodies[name][0] != dump]
 
     def uses_at_import(self, names: set[str]) -> str | None:
         """Why code run on import here uses one of ``names`` (None when none does): a value

@@ -152,3 +152,22 @@ def test_a_start_with_unknown_lines_meets_any_change_and_an_empty_change_meets_n
     assert not change.met_by({"app/core.py": [9, 13], "app/other.py": [11]})
     assert change.met_by({"app/core.py": [12]})
     assert not Change().met_by(None)
+
+
+def test_files_of_one_size_and_time_are_still_compared_byte_by_byte(folders):
+    import os
+
+    reference, _ = folders
+    after = BEFORE.replace("return min(n, LIMIT)", "return max(n, LIMIT)")  # same length
+    other = variant(folders, "v", {"app/core.py": after})
+    stat = (reference / "app/core.py").stat()
+    os.utime(other / "app/core.py", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert not change_between(reference, other).empty
+
+
+def test_an_unreadable_reference_file_leaves_the_users_of_a_changed_name_unknown(folders):
+    reference, _ = folders
+    other = variant(folders, "v", {"app/core.py": changed(**{"LIMIT = 4": "LIMIT = 5"})})
+    (reference / "app/broken.py").write_text("def (:\n")
+    (other / "app/broken.py").write_text("def (:\n")
+    assert "cannot be read" in change_between(reference, other).everywhere
