@@ -503,3 +503,17 @@ def test_only_the_named_checks_run_and_coverage_tells_what_each_start_ran(tmp_pa
         assert instance_line in lines and instance_line + 1 in lines
     with pytest.raises(ValueError, match="node id"):
         grade(submission, only=["test_tiny.py::test_x or 1"], out_dir=tmp_path / "bad")
+
+
+def test_coverage_files_the_app_could_forge_are_left_unknown(tmp_path: Path) -> None:
+    """A start whose data is not coverage data, or is a link out of the folder, is not read:
+    it stays unknown, which calibration treats as meeting every change."""
+    from graders.harness.inner.app_process import COVERAGE_FOLDER
+    from graders.harness.outer.coverage import read_coverage
+
+    folder = tmp_path / COVERAGE_FOLDER
+    folder.mkdir()
+    (folder / "start-1").write_bytes(b"not a database")
+    (folder / "start-2").symlink_to("/etc/passwd")
+    (folder / "start-x").write_text("")
+    assert read_coverage(tmp_path, "/srv/app") == {}

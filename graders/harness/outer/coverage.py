@@ -30,16 +30,25 @@ def read_coverage(submission: Path, inside: str) -> dict[int, dict[str, tuple[in
     data; ``inside`` is where the app saw the submission. A start missing here saved nothing
     (it was killed): whoever reads the map must treat it as having run every line."""
     from coverage import CoverageData
+    from coverage.exceptions import CoverageException
 
     found: dict[int, dict[str, tuple[int, ...]]] = {}
     prefix = inside.rstrip("/") + "/"
-    for path in sorted((submission / COVERAGE_FOLDER).glob(f"{_START_PREFIX}*")):
+    folder = submission / COVERAGE_FOLDER
+    if folder.is_symlink() or not folder.is_dir():
+        return found
+    for path in sorted(folder.glob(f"{_START_PREFIX}*")):
         number = path.name.removeprefix(_START_PREFIX)
-        if not number.isdigit():
+        # The app wrote this folder: only its own plain files are read, and one that is not
+        # coverage data leaves that start unknown (it then meets every change).
+        if not number.isdigit() or path.is_symlink() or not path.is_file():
             continue
-        data = CoverageData(basename=str(path))
-        data.read()
-        found[int(number)] = {
-            name.removeprefix(prefix): tuple(sorted(data.lines(name) or ()))
-            for name in data.measured_files() if name.startswith(prefix)}
+        try:
+            data = CoverageData(basename=str(path))
+            data.read()
+            found[int(number)] = {
+                name.removeprefix(prefix): tuple(sorted(data.lines(name) or ()))
+                for name in data.measured_files() if name.startswith(prefix)}
+        except (CoverageException, OSError, ValueError):
+            continue
     return found
