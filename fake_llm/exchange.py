@@ -4,6 +4,15 @@ A :class:`PlannedResponse` is an ASGI response that waits, fails, answers or str
 :class:`~fake_llm.faults.Plan` says, watches for the client going away, and completes the
 request's ledger row whatever happens: each way of ending returns its :class:`Outcome`, and the
 row is closed with it in one place.
+
+A response's last message goes through :func:`_send_end`, which stamps the row's finish just
+before handing it over; the row still counts as in flight until it closes. Stamped after
+``send`` returns instead, the finish would also take in whatever held the server up meanwhile (a
+send that yields to a busy event loop, a garbage collection, the process waiting for a core):
+the client may already have the response and be calling again, and the wait between the two
+would read short by that much, failing a correct app on a loaded machine. An exchange that ends
+without a last message (a hang or reset, a cut connection, a client gone) is stamped when it
+ends, as the row closes.
 """
 
 from __future__ import annotations
@@ -99,6 +108,7 @@ class Exchange:
     headers: dict[str, str]
     chunk_chars: int
     on_close: Callable[[], None] | None = None
+    finish_s: float | None = None  # when the response's last message was handed over (ledger clock)
 
 
 def _header_list(headers: dict[str, str], content_type: str) -> list[tuple[bytes, bytes]]:
@@ -120,7 +130,7 @@ class PlannedResponse(Response):
         try:
             outcome = await self._run(ex, DisconnectWatch(receive), send)
         finally:
-            ex.ledger.close(ex.row, outcome)
+            ex.ledger.close(ex.row, outcome, ex.finish_s)
             if ex.on_close is not None:
                 ex.on_close()
 
@@ -159,7 +169,7 @@ class PlannedResponse(Response):
         headers = {**ex.headers, **rendered.headers, "content-length": str(len(rendered.body))}
         await send({"type": "http.response.start", "status": rendered.status,
                     "headers": _header_list(headers, rendered.content_type)})
-        await send({"type": "http.response.body", "body": rendered.body})
+        await _send_end(ex, send, {"type": "http.response.body", "body": rendered.body})
         return rendered.status
 
     @staticmethod
@@ -190,7 +200,7 @@ class PlannedResponse(Response):
             body = body[size:]
             if await watch.sleep(ex.plan.body_interval_s):
                 return False, True
-        await send({"type": "http.response.body", "body": body})
+        await _send_end(ex, send, {"type": "http.response.body", "body": body})
         return transport is None, False
 
     async def _stream(self, ex: Exchange, watch: DisconnectWatch, send: Send) -> tuple[bool, bool]:
@@ -226,7 +236,7 @@ class PlannedResponse(Response):
         else:
             tail = wire.stream_tail(model, answer, ex.parsed.include_usage)
             usage_reported = ex.parsed.include_usage
-        await send({"type": "http.response.body", "body": b"".join(tail)})
+        await _send_end(ex, send, {"type": "http.response.body", "body": b"".join(tail)})
         return usage_reported, False
 
     async def _interrupt(self, ex: Exchange, send: Send, index: int, at_end: bool = False) -> bool:
@@ -238,6 +248,12 @@ class PlannedResponse(Response):
             return True
         after = plan.error_event_after_chunks
         if after is not None and (after == index or (at_end and after > index)):
-            await send({"type": "http.response.body", "body": ex.wire.stream_error()})
+            await _send_end(ex, send, {"type": "http.response.body", "body": ex.wire.stream_error()})
             return True
         return False
+
+
+async def _send_end(ex: Exchange, send: Send, message: Message) -> None:
+    """Send a response's last message, its row's finish stamped just before (see the module)."""
+    ex.finish_s = ex.ledger.now_s()
+    await send(message)

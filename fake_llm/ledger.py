@@ -1,9 +1,12 @@
 """The ledger: one row per request, in arrival order, in a bounded ring buffer.
 
 Times are seconds on the server's monotonic clock (``arrival_s``, ``finish_s``), so a grader can
-measure gaps between attempts without trusting any client clock. Token counts are those the
-response reported to the client (0 for errors and for streams cut before their usage arrived);
-``usage_reported`` says whether the client was told.
+measure gaps between attempts without trusting any client clock. ``finish_s`` is the moment the
+response's last message was handed to the transport, never later (a response cut short, or a
+request whose client left: when the exchange ended), so a wait measured from it to the next
+arrival holds no time the server spent after the client could have the response. Token counts
+are those the response reported to the client (0 for errors and for streams cut before their
+usage arrived); ``usage_reported`` says whether the client was told.
 """
 
 from __future__ import annotations
@@ -132,14 +135,18 @@ class Ledger:
             LedgerRow.__init__(row, id=row_id, arrival_s=arrival_s, in_flight=self.in_flight, **fields)
         return row
 
-    def close(self, row: LedgerRow, outcome: Outcome = NO_OUTCOME) -> None:
-        """Record a request's end and how it ended: the one place a row is written after it opens."""
+    def close(self, row: LedgerRow, outcome: Outcome = NO_OUTCOME, finish_s: float | None = None) -> None:
+        """Record a request's end and how it ended: the one place a row is written after it opens.
+
+        ``finish_s`` is when the response's end was handed over, on this ledger's clock (default:
+        now); the row counts as in flight until this call all the same.
+        """
         self.in_flight -= 1
         row.status, row.usage_reported, row.client_gone = (outcome.status, outcome.usage_reported,
                                                            outcome.client_gone)
         row.tokens_in, row.tokens_out, row.cost_usd = outcome.tokens_in, outcome.tokens_out, outcome.cost_usd
         row.tool_calls = outcome.tool_calls
-        row.finish_s = self.now_s()
+        row.finish_s = self.now_s() if finish_s is None else finish_s
 
     def clear(self) -> None:
         """Forget every row (ids carry on from where they were)."""

@@ -55,9 +55,28 @@ class Client:
         return b"".join(m.get("body", b"") for m in self.sent if m["type"] == "http.response.body")
 
 
-def run(plan: Plan, stream: bool = False, gone: bool = False,
-        max_tokens: int | None = None) -> tuple[Client, Ledger, Any, list[str]]:
-    ledger = Ledger(capacity=4)
+class SlowClient(Client):
+    """A client whose transport takes its time over the response's last message, as a loaded
+    server's may; it notes the ledger's clock as each message is handed to it, and whether the
+    row was still open when the last one was."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        super().__init__()
+        self.ledger = ledger
+        self.handed_s: list[float] = []
+        self.open_at_end: tuple[float | None, int] | None = None  # the row's finish_s, in flight
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.handed_s.append(self.ledger.now_s())
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.open_at_end = (self.ledger.rows[-1].finish_s, self.ledger.in_flight)
+            await asyncio.sleep(0.02)
+        await super().send(message)
+
+
+def run(plan: Plan, stream: bool = False, gone: bool = False, max_tokens: int | None = None,
+        ledger: Ledger | None = None, client: Client | None = None) -> tuple[Client, Ledger, Any, list[str]]:
+    ledger = ledger or Ledger(capacity=4)
     row = ledger.open(provider="openai", model="sim-gpt-large", task="summary", paper_ids=["P0042"],
                       fingerprint="f", attempt=1, stream=stream, retry_count=None, api_key=None)
     request = parsed(stream, max_tokens)
@@ -65,7 +84,7 @@ def run(plan: Plan, stream: bool = False, gone: bool = False,
     closed: list[str] = []
     exchange = Exchange(OpenAIWire(), context(stream), request, plan, row, ledger, answer,
                         {"x-test": "1"}, chunk_chars=16, on_close=lambda: closed.append("closed"))
-    client = Client(gone)
+    client = client or Client(gone)
     asyncio.run(PlannedResponse(exchange)({"type": "http"}, client.receive, client.send))
     return client, ledger, row, closed
 
@@ -125,6 +144,25 @@ def test_an_error_event_ends_the_stream():
     frames = [f for f in client.body.decode().split("\n\n") if f]
     assert '"error"' in frames[-1] and len(frames) == 3  # the head, one piece, the error
     assert row.usage_reported is False
+
+
+@pytest.mark.parametrize(("plan", "stream"), [
+    (Plan(), False),
+    (Plan(body_pieces=3), False),
+    (Plan(http_error=HttpError(429, retry_after_ms=100)), False),
+    (Plan(), True),
+    (Plan(truncate_fraction=0.5, finish_reason=None), True),
+    (Plan(error_event_after_chunks=1), True),
+    (Plan(error_event_after_chunks=10_000), True)],
+    ids=["plain", "plain-in-pieces", "http-error", "stream", "truncated-stream", "error-event",
+         "error-event-at-the-end"])
+def test_the_finish_is_when_the_last_message_is_handed_over_not_when_send_returns(plan, stream):
+    ledger = Ledger(capacity=4)
+    client = SlowClient(ledger)
+    _, _, row, _ = run(plan, stream, ledger=ledger, client=client)
+    assert client.sent[-1]["type"] == "http.response.body" and not client.sent[-1].get("more_body")
+    assert client.handed_s[-2] <= row.finish_s <= client.handed_s[-1]
+    assert client.open_at_end == (None, 1) and ledger.in_flight == 0  # in flight until send returned
 
 
 def test_build_answer_cuts_at_max_tokens_and_says_length():

@@ -52,6 +52,15 @@ def test_a_row_counts_in_flight_from_open_to_close():
     assert ledger.in_flight == 1 and first.finish_s is not None and first.finish_s >= first.arrival_s
 
 
+def test_a_row_closes_with_the_finish_it_was_handed_over_at():
+    ledger = Ledger(capacity=2)
+    row = ledger.open(**FIELDS)
+    handed_s = ledger.now_s()
+    time.sleep(0.01)
+    ledger.close(row, finish_s=handed_s)
+    assert row.finish_s == handed_s and ledger.in_flight == 0
+
+
 def test_arrival_is_when_the_bytes_came_on_the_monotonic_clock():
     ledger = Ledger(capacity=2)
     received = time.monotonic() - 0.5
