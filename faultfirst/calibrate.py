@@ -17,14 +17,17 @@ tau, then the most flawed solutions below the reference, then the widest spread,
 mean loss, and says when levels tie on all four (then the calmer one, which grades faster and
 leans less on chance).
 
-**Grading once what the level cannot change.** Levels whose ``contract.toml`` (the chosen briefs'
-numbers) is the same form a group; the app is configured the same at each of them, and every check
-scripts its own faults over a quiet catch-all rule, so a check's verdict can differ between two
-such levels only if the check is the soak (it runs in the level's own weather) or counts at one
-level and not at the other. In each group one level is graded with every check (the one where the
-most checks count), and the others only with the soak and the checks that count there but did not
-at the first (``grade(..., only=...)``); the other verdicts are reused. Levels of different
-contracts are each graded in full: an app configured differently may behave differently anywhere.
+**Grading once what the level cannot change.** Every check scripts its own faults over a quiet
+catch-all rule and sees only its own exercise's numbers (the ``contract`` fixture), so a check's
+verdict can differ between two levels only if the check is the soak (it runs in the level's own
+weather), counts at one level and not at the other, or its exercise's numbers (its part of
+``contract.toml``) differ between them. One level is graded with every check (the one that leaves
+the fewest to grade again: :func:`base_level`), and each other level only with the soak and those
+checks (``grade(..., only=...)``); the other verdicts are reused. This leans on one property of
+the solutions calibrated, all of them the kit's own: an app reads an exercise's numbers only in
+the code that serves that exercise (the reference's ``policy.py`` loads them, and only the batch
+route reads the batch cap, only the stream route the stream limits). ``bench/calibration.py
+--verify`` compares the whole table with one graded in full at every level.
 
 **Grading once what the change cannot change.** A flawed solution or a profile is the reference
 with a patch. The reference is graded under coverage, and a check whose start of the app ran no
@@ -70,6 +73,14 @@ PROFILE_SIZES = (5, 3, 1)
 SCHEMA = "faultfirst-calibration/1"
 SOAK = "soak"
 _START_OFFSET = 10_000  # between the app starts of gradings run side by side (:func:`_joined`)
+# The libraries every start of the kit's solutions imports (about 0.35 CPU s of each start):
+# calibration grades with them imported once per grading, each start forked from there
+# (``grade(preload=...)``, :mod:`graders.harness.inner.start_host`).
+PRELOAD = ("fastapi", "fastapi.responses", "pydantic", "httpx", "anyio", "uvicorn", "uvicorn.main",
+           "uvicorn.config", "uvicorn.server", "uvicorn.lifespan.on", "uvicorn.loops.auto",
+           "uvicorn.loops.asyncio", "uvicorn.protocols.http.auto",
+           "uvicorn.protocols.http.httptools_impl", "uvicorn.protocols.http.h11_impl",
+           "uvicorn.protocols.websockets.auto", "asyncio")
 STARTER_FLAWS = math.inf  # the starter misses every skill: below any profile in the known order
 
 
@@ -342,34 +353,46 @@ def prepare_solution(name: str, exercises: Sequence[str], level: str, dest: Path
 
 # --- grading, and reusing what the level or the change cannot change -------------------------------
 
-def level_groups(levels: Sequence[str], exercises: Sequence[Exercise]) -> list[list[str]]:
-    """The levels whose ``contract.toml`` for ``exercises`` is the same, grouped, in order."""
-    groups: dict[str, list[str]] = {}
-    for level in levels:
-        text = contract_text(exercises, level).split("\n", 2)[-1]  # without the level's name
-        groups.setdefault(text, []).append(level)
-    return list(groups.values())
+def section(exercise: Exercise, level: str) -> str:
+    """An exercise's numbers at ``level``: its part of ``contract.toml`` (without the level's name)."""
+    return contract_text([exercise], level).split("\n", 2)[-1]
 
 
-def base_level(group: Sequence[str], levels_of: Iterable[tuple[str, ...]]) -> str:
-    """The level of a group graded with every check: the one where the most checks count (ties:
-    the hardest, which is last)."""
-    specs = list(levels_of)
-    return max(enumerate(group), key=lambda item: (sum(item[1] in s for s in specs), item[0]))[1]
+def differing(exercises: Sequence[Exercise], first: str, second: str) -> tuple[str, ...]:
+    """The exercises whose numbers differ between two levels."""
+    return tuple(e.slug for e in exercises if section(e, first) != section(e, second))
+
+
+def base_level(levels: Sequence[str], exercises: Sequence[Exercise],
+               checks: Sequence[CheckInfo]) -> str:
+    """The level graded with every check: the one that leaves the fewest checks to grade again
+    at the other levels (:func:`to_regrade`); ties: the hardest, which is last."""
+    slugs = {e.slug for e in exercises}
+    mine = [c for c in checks if c.exercise in slugs]
+
+    def left(base: str) -> int:
+        return sum(1 for level in levels if level != base
+                   for check in mine
+                   if level in check.levels and (base not in check.levels
+                                                 or check.exercise in differing(exercises, base, level)))
+
+    return min(enumerate(levels), key=lambda item: (left(item[1]), -item[0]))[1]
 
 
 def to_regrade(base: Sequence[Verdict], base_name: str, level: str,
-               exercises: Sequence[str]) -> list[str]:
-    """The checks whose verdict at ``level`` cannot be taken from the grading at ``base_name``
-    (same contract): the soak, and every check of ``exercises`` that counts at ``level`` but did
-    not run at the base. Their node ids, in order."""
+               exercises: Sequence[str], differ: Iterable[str] = ()) -> list[str]:
+    """The checks whose verdict at ``level`` cannot be taken from the grading at ``base_name``:
+    the soak, every check of ``exercises`` that counts at ``level`` but did not run at the base,
+    and every check that counts at ``level`` of an exercise in ``differ`` (its numbers differ
+    between the two levels). Their node ids, in order."""
+    other = set(differ)
     ids = []
     for record in base:
         if record.exercise != SOAK and record.exercise not in exercises:
             continue
         counts_here = level in record.levels
         ran_at_base = record.verdict != "not-run" and base_name in record.levels
-        if record.exercise == SOAK or (counts_here and not ran_at_base):
+        if record.exercise == SOAK or (counts_here and (not ran_at_base or record.exercise in other)):
             ids.append(record.nodeid)
     return ids
 
@@ -389,7 +412,8 @@ def grade_records(folder: Path, level: str, seed: int, out: Path, only: tuple[st
     the lines each start of the app ran, for :mod:`faultfirst.impact`)."""
     from graders.harness import grade
 
-    result = grade(folder, level=level, seed=seed, out_dir=out, only=only, coverage=coverage)
+    result = grade(folder, level=level, seed=seed, out_dir=out, only=only, coverage=coverage,
+                   preload=PRELOAD)
     if result.status != "graded":
         raise RuntimeError(f"grading {folder} at {level} failed ({result.status}): {result.message}")
     return Graded(round(result.score.percent, 1), tuple(c.record for c in result.score.checks),
@@ -506,8 +530,10 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
     members, notes = population(slugs, seed, solutions)
     result = Calibration(tuple(levels), slugs, {m.name: {} for m in members},
                          {m.name: m for m in members}, notes, seed)
-    groups = level_groups(levels, chosen) if reuse else [[level] for level in levels]
-    bases = [group[0] if len(group) == 1 else base_level(group, check_levels()) for group in groups]
+    groups = [list(levels)] if reuse else [[level] for level in levels]
+    bases = [group[0] if len(group) == 1 else base_level(group, chosen, all_checks()) for group in groups]
+    differ = {(base, level): differing(chosen, base, level) for group, base in zip(groups, bases, strict=True)
+              for level in group}
     progress = Progress(len(members) * len(levels), on_progress or (lambda line: None))
     progress.plan("full", len(members) * len(groups))
     progress.plan("partial", len(members) * (len(levels) - len(groups)))
@@ -561,7 +587,7 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                 reference.graded[base], reference.records[base] = first, list(first.records)
             scores = [scored(plan, base, first.records, 0)]
             for level in (lv for lv in plan.group if lv != base):
-                ids = to_regrade(first.records, base, level, slugs)
+                ids = to_regrade(first.records, base, level, slugs, differ[base, level])
                 if not ids:
                     scores.append(scored(plan, level, first.records, _counted(first.records, level),
                                          kind="partial"))
@@ -640,7 +666,10 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                   "gradings_skipped": counts["skipped"], "soak_gradings": counts["soak"],
                   "verdicts_reused": counts["reused_verdicts"],
                   "verdicts_from_reference": counts["from_reference"],
-                  "level_groups": [list(g) for g in groups]}
+                  "base_levels": bases,
+                  "numbers_differ": {level: list(differ[base, level])
+                                     for group, base in zip(groups, bases, strict=True)
+                                     for level in group if differ[base, level]}}
     return result
 
 
@@ -676,6 +705,12 @@ class CheckInfo:
     nodeid: str
     levels: tuple[str, ...]
 
+    @property
+    def exercise(self) -> str:
+        """The exercise's slug (``soak`` for the soak), from the check's module."""
+        module = self.nodeid.split("::", 1)[0]
+        return module.removeprefix("test_").removesuffix(".py").replace("_", "-")
+
 
 @functools.cache
 def all_checks() -> tuple[CheckInfo, ...]:
@@ -695,11 +730,6 @@ def all_checks() -> tuple[CheckInfo, ...]:
             spec = getattr(function, "__faultfirst_check__")  # noqa: B009 (set by @check)
             found.append(CheckInfo(f"{path.name}::{function.__name__}", tuple(spec.levels)))
     return tuple(found)
-
-
-def check_levels() -> list[tuple[str, ...]]:
-    """Each check's levels (for choosing a group's base level)."""
-    return [check.levels for check in all_checks()]
 
 
 def soak_ids() -> list[str]:

@@ -17,16 +17,17 @@ import pytest
 from faultfirst.calibrate import (
     SCHEMA,
     Calibration,
+    CheckInfo,
     Graded,
     Member,
     Verdict,
     all_checks,
     base_level,
     calibrate,
+    differing,
     draw_profiles,
     flaws_for,
     kendall_tau,
-    level_groups,
     merge,
     population,
     prepare_solution,
@@ -144,17 +145,25 @@ def test_patches_of_one_file_combine_unless_they_overlap(tmp_path):
 
 # --- levels and what is regraded ---------------------------------------------------------------------
 
-def test_levels_group_by_the_contract_the_app_reads():
-    levels = list(LEVELS)
-    assert level_groups(levels, [CATALOGUE["deadlines"]]) == [levels]
-    assert level_groups(levels, [CATALOGUE["streaming"], CATALOGUE["retries"]]) == \
-        [["calm", "realistic", "stormy"], ["hurricane"]]
+def test_the_numbers_of_an_exercise_differ_between_some_levels():
+    chosen = [CATALOGUE["retries"], CATALOGUE["streaming"], CATALOGUE["batch"]]
+    assert differing([CATALOGUE["deadlines"]], "calm", "hurricane") == ()
+    assert differing(chosen, "calm", "stormy") == ()
+    assert differing(chosen, "stormy", "hurricane") == ("streaming", "batch")
 
 
-def test_the_base_level_is_where_the_most_checks_count():
+def test_the_base_level_leaves_the_fewest_checks_to_grade_again():
     everywhere, from_stormy = tuple(LEVELS), ("stormy", "hurricane")
-    assert base_level(["calm", "realistic", "stormy"], [everywhere, from_stormy]) == "stormy"
-    assert base_level(["calm", "realistic"], [everywhere]) == "realistic"  # a tie: the harder
+    retries = [CATALOGUE["retries"]]
+    checks = [CheckInfo("test_retries.py::a", everywhere), CheckInfo("test_retries.py::b", from_stormy)]
+    assert base_level(["calm", "realistic", "stormy"], retries, checks) == "stormy"
+    assert base_level(["calm", "realistic"], retries, checks[:1]) == "realistic"  # a tie: the harder
+    # Streaming's numbers differ at hurricane: from stormy, only its check is graded again there;
+    # from hurricane, it would be graded again at each of the three other levels.
+    both = [*retries, CATALOGUE["streaming"]]
+    streaming = CheckInfo("test_streaming.py::c", everywhere)
+    assert base_level(list(LEVELS), both, [*checks, streaming]) == "stormy"
+    assert CheckInfo("test_structured_output.py::d", everywhere).exercise == "structured-output"
 
 
 def _verdict(name, exercise="retries", levels=tuple(LEVELS), verdict="pass", app_start=0):
@@ -170,6 +179,9 @@ def test_only_the_soak_and_checks_new_at_the_level_are_regraded():
     assert to_regrade(base, "stormy", "calm", ["retries"]) == [
         "test_soak.py::test_mixed", "test_retries.py::test_calm_only"]
     assert to_regrade(base, "stormy", "hurricane", ["retries"]) == ["test_soak.py::test_mixed"]
+    # Where the exercise's numbers differ, every check of it that counts there is graded again.
+    assert to_regrade(base, "stormy", "hurricane", ["retries"], ["retries"]) == [
+        "test_soak.py::test_mixed", "test_retries.py::test_plain", "test_retries.py::test_gated"]
 
 
 def test_merge_prefers_the_regraded_verdicts():
@@ -184,10 +196,11 @@ def test_merge_prefers_the_regraded_verdicts():
 SOAK_ID = "test_soak.py::test_mixed_requests_under_the_levels_weather"
 PLAIN_ID = "test_retries.py::test_backoff_is_jittered"
 GATED_ID = "test_retries.py::test_retry_budget_limits_retries"  # counts from stormy up
+STREAM_ID = "test_streaming.py::test_healthy_stream_is_complete"
 REST = tuple(c.nodeid for c in all_checks() if not c.nodeid.startswith("test_soak.py"))
 # Which start of the app served each check, and the lines each start ran (no-jitter's patch
 # changes litreview/llm/retry.py line 28: the soak's start and the gated check's ran it).
-STARTS = {PLAIN_ID: 1, GATED_ID: 2, SOAK_ID: 1}
+STARTS = {PLAIN_ID: 1, GATED_ID: 2, SOAK_ID: 1, STREAM_ID: 3}
 RAN = {1: {"litreview/llm/retry.py": [1, 2]}, 2: {"litreview/llm/retry.py": [28]}}
 SOAK_RAN = {1: {"litreview/llm/retry.py": [28, 40]}}
 
@@ -195,8 +208,9 @@ SOAK_RAN = {1: {"litreview/llm/retry.py": [28, 40]}}
 class FakeGrader:
     """Records every grading; the soak fails at hurricane, a gated check fails for flawed ones."""
 
-    def __init__(self, ran=None, soak_ran=None):
+    def __init__(self, ran=None, soak_ran=None, streaming=False):
         self.calls = []
+        self.streaming = streaming  # whether a streaming check is among the records too
         self.ran = RAN if ran is None else ran
         self.soak_ran = SOAK_RAN if soak_ran is None else soak_ran
 
@@ -208,7 +222,9 @@ class FakeGrader:
                    Verdict(PLAIN_ID, PLAIN_ID.split("::")[1], "retries", tuple(LEVELS),
                            "fail" if name == "starter" else "pass"),
                    Verdict(GATED_ID, GATED_ID.split("::")[1], "retries", ("stormy", "hurricane"),
-                           "fail" if name.startswith(("flawed", "profile")) else "pass")]
+                           "fail" if name.startswith(("flawed", "profile")) else "pass"),
+                   Verdict(STREAM_ID, STREAM_ID.split("::")[1], "streaming", tuple(LEVELS), "pass")
+                   ][:4 if self.streaming else 3]
         records = [dataclasses.replace(r, app_start=STARTS[r.nodeid])
                    for r in records if only is None or r.nodeid in only]
         soak = bool(only) and only[0] == SOAK_ID
@@ -216,7 +232,8 @@ class FakeGrader:
 
 
 def rescore(records, exercises, level):
-    counted = [r for r in records if r.exercise == "soak" or (level in r.levels and r.verdict != "not-run")]
+    counted = [r for r in records if r.exercise == "soak" or (r.exercise in exercises and level in r.levels
+                                                              and r.verdict != "not-run")]
     return round(100 * sum(r.verdict == "pass" for r in counted) / len(counted), 1)
 
 
@@ -235,6 +252,33 @@ def test_calibrate_grades_the_base_level_fully_and_the_others_partly(tmp_path):
     assert len(lines) == 4 and lines[-1].startswith("[4/4] ") and "min left" in lines[-1]
     assert result.run["gradings_full"] == 2 and result.run["gradings_partial"] == 2
     assert result.run["verdicts_reused"] == 2  # the plain check at calm, twice
+
+
+def test_a_level_where_an_exercises_numbers_differ_grades_only_its_checks_again(tmp_path):
+    grader = FakeGrader(streaming=True)
+    result = calibrate(["calm", "stormy", "hurricane"], ["retries", "streaming"],
+                       solutions=["reference"], out=tmp_path, grader=grader, rescorer=rescore)
+    assert sorted(grader.calls) == [("reference", "calm", (SOAK_ID,)),
+                                    ("reference", "hurricane", (SOAK_ID,)),
+                                    ("reference", "hurricane", (STREAM_ID,)),
+                                    ("reference", "stormy", REST), ("reference", "stormy", (SOAK_ID,))]
+    assert result.run["base_levels"] == ["stormy"]
+    assert result.run["numbers_differ"] == {"hurricane": ["streaming"]}
+
+
+def test_a_flawed_solution_takes_the_references_verdicts_where_numbers_differ_too(tmp_path):
+    ran = {**RAN, 3: {"litreview/llm/retry.py": [28]}}  # the stream check's start met the change
+    grader = FakeGrader(ran=ran, streaming=True)
+    result = calibrate(["calm", "stormy", "hurricane"], ["retries", "streaming"],
+                       solutions=["reference", "flawed/no-jitter"], out=tmp_path, grader=grader,
+                       rescorer=rescore)
+    assert sorted(call for call in grader.calls if call[0] == "flawed-no-jitter") == [
+        ("flawed-no-jitter", "calm", (SOAK_ID,)), ("flawed-no-jitter", "hurricane", (SOAK_ID,)),
+        ("flawed-no-jitter", "hurricane", (STREAM_ID,)),
+        ("flawed-no-jitter", "stormy", (GATED_ID, STREAM_ID)), ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+    # Its gated check's failure at stormy carries over to hurricane, where it was not graded.
+    assert result.failed["flawed/no-jitter"]["hurricane"] == sorted(
+        [GATED_ID.split("::")[1], SOAK_ID.split("::")[1]])
 
 
 def test_a_flawed_solution_is_graded_only_where_its_app_ran_a_changed_line(tmp_path):

@@ -505,6 +505,25 @@ def test_only_the_named_checks_run_and_coverage_tells_what_each_start_ran(tmp_pa
         grade(submission, only=["test_tiny.py::test_x or 1"], out_dir=tmp_path / "bad")
 
 
+def test_forked_starts_give_the_same_verdicts_in_the_sandbox(graded: GradeResult,
+                                                             tmp_path: Path) -> None:
+    """Calibration's forked starts (``preload``), in the grading's own sandbox: every check,
+    the hung app's restart and the fresh app's included, gets the verdict it gets when each
+    start is a process of its own."""
+    submission = make_submission(tmp_path / "submission")
+    checks = make_checks(tmp_path / "checks")
+    os.environ[SECRET] = "do-not-leak"
+    try:
+        forked = grade(submission, level="calm", seed=5, out_dir=tmp_path / "out", checks_dir=checks,
+                       preload=("json", "http.server", "urllib.request"))
+    finally:
+        del os.environ[SECRET]
+    verdicts = {name: record.verdict for name, record in by_name(graded).items()}
+    assert {name: record.verdict for name, record in by_name(forked).items()} == verdicts
+    assert forked.details["app_starts"] == graded.details["app_starts"] == forked.details["app_starts_forked"]
+    assert graded.details["app_starts_forked"] == 0
+
+
 def test_coverage_files_the_app_could_forge_are_left_unknown(tmp_path: Path) -> None:
     """A start whose data is not coverage data, or is a link out of the folder, is not read:
     it stays unknown, which calibration treats as meeting every change."""

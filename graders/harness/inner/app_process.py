@@ -8,6 +8,7 @@ dead. Its output is kept as a bounded tail (:class:`OutputTail`) for the report.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -35,6 +36,7 @@ _PYTHON_NAMES = ("python", "python3", f"python3.{__import__('sys').version_info.
 # Calibration's coverage runs (:func:`covered_argv`): each start of the app writes the lines it ran
 # to ``<submission copy>/COVERAGE_FOLDER/start-<n>``, with the run settings in COVERAGE_RC there.
 COVERAGE_FOLDER, COVERAGE_RC = ".faultfirst-coverage", "coveragerc"
+HOST_SOURCE = Path(__file__).with_name("start_host.py")
 
 
 class OutputTail:
@@ -84,25 +86,45 @@ class LaunchSpec:
     sandbox: Sandbox = field(default_factory=Sandbox)
     startup_limit_s: float = 30.0
     coverage: bool = False
+    preload: tuple[str, ...] = ()  # modules a start host imports once (see start_host.py)
 
-    def argv(self, port: int, start: int = 1) -> list[str]:
+    def plain_argv(self, port: int) -> list[str]:
         argv = [part.replace("{port}", str(port)) for part in self.argv_template]
         if argv[0] in _PYTHON_NAMES:
             argv[0] = self.python
-        if self.coverage:
-            folder = f"{self.sandbox.inside(self.cwd)}/{COVERAGE_FOLDER}"
-            argv = covered_argv(argv, self.python, folder, start) or argv
         return argv
+
+    def argv(self, port: int, start: int = 1) -> list[str]:
+        argv = self.plain_argv(port)
+        if self.coverage:
+            argv = covered_argv(argv, self.python, self.coverage_folder, start) or argv
+        return argv
+
+    @property
+    def coverage_folder(self) -> str:
+        return f"{self.sandbox.inside(self.cwd)}/{COVERAGE_FOLDER}"
+
+    @property
+    def hosted(self) -> bool:
+        """Whether starts are forked from a start host: ``preload`` is set and the command is
+        ``python -m module ...`` or ``python file.py ...``."""
+        return bool(self.preload) and _runnable(self.plain_argv(0), self.python)
 
 
 def covered_argv(argv: list[str], python: str, folder: str, start: int) -> list[str] | None:
     """``argv`` run under coverage.py, its data in ``folder/start-<start>``; None when ``argv``
     is not ``python -m module ...`` or ``python file.py ...`` (then the start is not measured,
     and calibration treats it as having run every line)."""
-    if argv[0] != python or len(argv) < 2 or not (argv[1] == "-m" or argv[1].endswith(".py")):
+    if not _runnable(argv, python):
         return None
     return [python, "-m", "coverage", "run", f"--rcfile={folder}/{COVERAGE_RC}",
             f"--data-file={folder}/start-{start}", *argv[1:]]
+
+
+def _runnable(argv: list[str], python: str) -> bool:
+    """Whether ``argv`` is ``python -m module ...`` or ``python file.py ...`` (no interpreter flags)."""
+    return (len(argv) >= 2 and argv[0] == python
+            and ((argv[1] == "-m" and len(argv) >= 3) or argv[1].endswith(".py")))
 
 
 def free_port() -> int:
@@ -112,24 +134,28 @@ def free_port() -> int:
         return port
 
 
-class AppProcess:
-    """One run of the app. :meth:`start` returns once it answers health, or raises AppStartError."""
+class _App:
+    """What every kind of app start shares: its port, its output, the wait for health."""
 
-    def __init__(self, spec: LaunchSpec, start: int = 1) -> None:
+    spec: LaunchSpec
+    output: OutputTail
+
+    def __init__(self, spec: LaunchSpec, start: int) -> None:
         self.spec = spec
         self.start = start
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        argv = spec.sandbox.wrap(spec.argv(self.port, start), spec.cwd, spec.env)
-        self._proc = subprocess.Popen(argv, cwd=spec.cwd, env=dict(spec.env), stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
-        assert self._proc.stdout is not None
-        self.output = OutputTail(self._proc.stdout)
+
+    def poll(self) -> int | None:
+        """The start's exit status once it has ended; None while it runs."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
 
     @property
     def alive(self) -> bool:
-        return self._proc.poll() is None
+        return self.poll() is None
 
     def wait_healthy(self) -> None:
         """Probe ``GET health`` until it answers 200 in full; AppStartError if the app exits or
@@ -143,7 +169,7 @@ class AppProcess:
         client = AppClient(self.base_url)
         last = "no probe finished"
         while (left_s := deadline - time.monotonic()) > 0:
-            code = self._proc.poll()
+            code = self.poll()
             if code is not None:
                 self._exited(code)
             try:
@@ -167,6 +193,22 @@ class AppProcess:
             raise SandboxError(f"the sandbox could not start the app: {tail.strip()}")
         what = "could not be run" if code == EXEC_FAILED else f"exited with status {code}"
         raise AppStartError(f"the app {what} before answering GET {self.spec.health}", tail)
+
+
+class AppProcess(_App):
+    """One run of the app. :meth:`start` returns once it answers health, or raises AppStartError."""
+
+    def __init__(self, spec: LaunchSpec, start: int = 1) -> None:
+        super().__init__(spec, start)
+        argv = spec.sandbox.wrap(spec.argv(self.port, start), spec.cwd, spec.env)
+        self._proc = subprocess.Popen(argv, cwd=spec.cwd, env=dict(spec.env), stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        assert self._proc.stdout is not None
+        self.output = OutputTail(self._proc.stdout)
+
+    def poll(self) -> int | None:
+        return self._proc.poll()
 
     def stop(self) -> None:
         """Stop the app and everything in its process group: SIGTERM, then SIGKILL.
@@ -200,6 +242,123 @@ class AppProcess:
             os.killpg(self._proc.pid, sig)
 
 
+class StartHost:
+    """One grading's start host (:mod:`graders.harness.inner.start_host`), run in the sandbox the
+    app's starts would get; :class:`HostedApp` asks it for each start over a socket pair."""
+
+    def __init__(self, spec: LaunchSpec) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = {"fd": theirs.fileno(), "preload": list(spec.preload), "coverage": spec.coverage,
+                  "sweep": spec.sandbox.mode == "bwrap"}
+        argv = spec.sandbox.wrap([spec.python, "-c", HOST_SOURCE.read_text(encoding="utf-8"),
+                                  json.dumps(config)], spec.cwd, spec.env)
+        with theirs:
+            self._proc = subprocess.Popen(argv, cwd=spec.cwd, env=dict(spec.env),
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
+                                          start_new_session=True)
+        assert self._proc.stdout is not None
+        self.output = OutputTail(self._proc.stdout)
+        self._sock = ours
+        self._codes: dict[int, int] = {}
+        self._changed = threading.Condition()
+        threading.Thread(target=self._read, daemon=True, name="start-host").start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self._sock.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                event = json.loads(data)
+                if event["event"] == "exited":
+                    with self._changed:
+                        self._codes[int(event["start"])] = int(event["code"])
+                        self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def code(self, start: int) -> int | None:
+        """Start ``start``'s exit status; the host's own once the host has ended; None while
+        it runs."""
+        with self._changed:
+            if start in self._codes:
+                return self._codes[start]
+        return self._proc.poll()
+
+    def lost(self, start: int) -> bool:
+        """Whether the host ended before ``start`` did (then its output says why)."""
+        with self._changed:
+            return start not in self._codes and not self.alive
+
+    def launch(self, start: int, argv: list[str], coverage: dict[str, str] | None, out: int) -> None:
+        message = {"op": "start", "start": start, "argv": argv, "coverage": coverage}
+        with contextlib.suppress(OSError):  # a host that has ended: the start reads as ended
+            socket.send_fds(self._sock, [json.dumps(message).encode()], [out])
+
+    def stop(self, start: int) -> bool:
+        """Ask the host to stop ``start`` (SIGTERM, SIGKILL after STOP_GRACE_S); whether it has
+        ended within that and a margin."""
+        with contextlib.suppress(OSError):
+            self._sock.send(json.dumps({"op": "stop", "start": start,
+                                        "grace_s": STOP_GRACE_S}).encode())
+        with self._changed:
+            return self._changed.wait_for(lambda: start in self._codes or not self.alive,
+                                          STOP_GRACE_S + 2.0)
+
+    def close(self) -> None:
+        """End the host and everything it started."""
+        with contextlib.suppress(OSError):  # the host kills its starts and exits on the EOF
+            self._sock.shutdown(socket.SHUT_RDWR)  # (a close alone leaves the reader's recv open)
+        self._sock.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(STOP_GRACE_S)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        self.output.join(2.0)
+
+
+class HostedApp(_App):
+    """One run of the app, forked by the grading's :class:`StartHost`."""
+
+    def __init__(self, spec: LaunchSpec, host: StartHost, start: int = 1) -> None:
+        super().__init__(spec, start)
+        self.host = host
+        read, write = os.pipe()
+        self.output = OutputTail(os.fdopen(read, "rb"))
+        coverage = ({"data_file": f"{spec.coverage_folder}/start-{start}",
+                     "rcfile": f"{spec.coverage_folder}/{COVERAGE_RC}"} if spec.coverage else None)
+        try:
+            host.launch(start, spec.plain_argv(self.port)[1:], coverage, write)
+        finally:
+            os.close(write)
+
+    def poll(self) -> int | None:
+        return self.host.code(self.start)
+
+    def stop(self) -> None:
+        if self.poll() is None and not self.host.stop(self.start):
+            self.host.close()  # it did not answer: it ends, with every start of it
+        self.output.join(2.0)
+
+    def _exited(self, code: int) -> None:
+        if self.host.lost(self.start):
+            self.output = self.host.output  # the host itself ended: its output says why
+        super()._exited(code)
+
+
 def descendants(pid: int) -> list[int]:
     """The processes below ``pid`` (children first), from /proc; [] where /proc cannot tell."""
     found: list[int] = []
@@ -228,12 +387,14 @@ class AppManager:
 
     def __init__(self, spec: LaunchSpec) -> None:
         self.spec = spec
-        self.current: AppProcess | None = None
+        self.current: _App | None = None
+        self.host: StartHost | None = None
         self._key: str | None = None
         self._dirty = False
         self.starts = 0
+        self.forked = 0  # how many of the starts a start host forked
 
-    def ensure(self, key: str, fresh: bool = False) -> AppProcess:
+    def ensure(self, key: str, fresh: bool = False) -> _App:
         """A healthy app for a check of group ``key`` (its module); restarts it when needed.
 
         Raises AppStartError (the candidate's app did not start) or SandboxError.
@@ -249,11 +410,21 @@ class AppManager:
         assert self.current is not None
         return self.current
 
-    def restart(self) -> AppProcess:
+    def restart(self) -> _App:
         self.stop()
         self._dirty = False
         self.starts += 1
-        app = AppProcess(self.spec, self.starts)
+        app: _App
+        if self.spec.hosted:
+            if self.host is not None and not self.host.alive:
+                self.host.close()
+                self.host = None
+            if self.host is None:
+                self.host = StartHost(self.spec)
+            app = HostedApp(self.spec, self.host, self.starts)
+            self.forked += 1
+        else:
+            app = AppProcess(self.spec, self.starts)
         self.current = app
         app.wait_healthy()
         return app
@@ -269,6 +440,13 @@ class AppManager:
         if self.current is not None:
             self.current.stop()
             self.current = None
+
+    def shutdown(self) -> None:
+        """Stop the app and the start host, if any."""
+        self.stop()
+        if self.host is not None:
+            self.host.close()
+            self.host = None
 
     def describe(self) -> dict[str, Any]:
         return {"starts": self.starts, "argv": list(self.spec.argv_template),

@@ -62,7 +62,7 @@ class GradingContext:
     owned: list[Any] = field(default_factory=list)  # things to stop at the end (dev mode)
 
     def close(self) -> None:
-        self.apps.stop()
+        self.apps.shutdown()
         for thing in reversed(self.owned):
             thing.stop()
 

@@ -39,7 +39,7 @@ def launch_spec(config: SessionConfig, fake_env: dict[str, str]) -> LaunchSpec:
         argv_template=config.argv_template, health=config.health, cwd=Path(config.cwd),
         env={**config.env, **fake_env}, python=config.python,
         sandbox=Sandbox.from_json(config.sandbox), startup_limit_s=config.startup_limit_s,
-        coverage=config.coverage)
+        coverage=config.coverage, preload=config.preload)
 
 
 def pytest_args(config: SessionConfig) -> list[str]:
@@ -62,6 +62,7 @@ def run(config: SessionConfig, emit: EventSink) -> int:
             apps.restart()
         except AppStartError as error:
             emit({"type": "startup_failed", "message": str(error), "log_tail": error.log_tail})
+            apps.shutdown()
             return EXIT_APP_DID_NOT_START
         context = GradingContext(config.level, config.seed, config.exercises, fake, apps, emit)
         ctx_module.install(context)
@@ -69,8 +70,9 @@ def run(config: SessionConfig, emit: EventSink) -> int:
             status = pytest.main(pytest_args(config))
         finally:
             ctx_module.install(None)
-            apps.stop()
-        emit({"type": "done", "pytest_exit": int(status), "app_starts": apps.starts})
+            apps.shutdown()
+        emit({"type": "done", "pytest_exit": int(status), "app_starts": apps.starts,
+              "app_starts_forked": apps.forked})
     return EXIT_OK
 
 

@@ -75,7 +75,8 @@ def _apply(event: dict[str, Any], outcome: SessionOutcome) -> float | None:
         outcome.message = f"the grading session failed: {event['message']}"
         outcome.details["harness_detail"] = event.get("detail", "")
     elif kind == "done":
-        outcome.details.update(pytest_exit=event.get("pytest_exit"), app_starts=event.get("app_starts"))
+        outcome.details.update(pytest_exit=event.get("pytest_exit"), app_starts=event.get("app_starts"),
+                               app_starts_forked=event.get("app_starts_forked"))
     return None
 
 

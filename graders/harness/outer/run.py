@@ -80,6 +80,7 @@ class GradeOptions:
     startup_limit_s: float = STARTUP_LIMIT_S
     coverage: bool = False
     only: tuple[str, ...] | None = None
+    preload: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,7 @@ def prepare(work: Path, source: Path, options: GradeOptions, stack: contextlib.E
         env=env, python=sys.executable, sandbox=sandbox.to_json(),
         startup_limit_s=options.startup_limit_s, loopback_up=bool(prefix), select=options.select,
         checks_dir=str(options.checks_dir) if options.checks_dir else None,
-        coverage=options.coverage, only=options.only)
+        coverage=options.coverage, only=options.only, preload=options.preload)
     return Prepared(manifest, chosen_level, copied.sha256, config, tuple(notes), prefix,
                     dirs["private"], sandbox, cgroup)
 
@@ -212,7 +213,7 @@ def grade(path: Path | str, level: str | None = None, seed: int = 0,
           out_dir: Path | str | None = None, progress: Progress | None = None, *,
           select: str | None = None, checks_dir: Path | str | None = None,
           startup_limit_s: float = STARTUP_LIMIT_S, coverage: bool = False,
-          only: Sequence[str] | None = None) -> GradeResult:
+          only: Sequence[str] | None = None, preload: Sequence[str] = ()) -> GradeResult:
     """Grade the submission at ``path``; write ``results.json`` and ``report.html`` to ``out_dir``.
 
     ``level`` defaults to the manifest's, else ``realistic``; ``select`` is a pytest ``-k``
@@ -222,7 +223,9 @@ def grade(path: Path | str, level: str | None = None, seed: int = 0,
     ``startup_limit_s`` bounds each wait for the app's health check. ``only`` runs just the
     checks with these node ids (``test_retries.py::test_...``, as in each record). ``coverage`` runs each
     start of the app under coverage.py and returns the lines each start ran
-    (``GradeResult.coverage``); calibration uses it on the kit's own reference.
+    (``GradeResult.coverage``); calibration uses it on the kit's own reference. ``preload``
+    (calibration only, on the kit's own solutions) forks every start of the app from one process
+    in the sandbox that imported these modules once (:mod:`graders.harness.inner.start_host`).
     """
     if level is not None and level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; allowed: {', '.join(LEVELS)}")
@@ -236,7 +239,8 @@ def grade(path: Path | str, level: str | None = None, seed: int = 0,
                             "seed": seed, "submission": str(source), "grader_hash": grader_hash(),
                             "kit_version": kit_version(), "out_dir": out}
     options = GradeOptions(level, seed, select, Path(checks_dir).resolve() if checks_dir else None,
-                           startup_limit_s, coverage, None if only is None else tuple(only))
+                           startup_limit_s, coverage, None if only is None else tuple(only),
+                           tuple(preload))
     with (tempfile.TemporaryDirectory(prefix="faultfirst-grade-", ignore_cleanup_errors=True) as work,
           contextlib.ExitStack() as stack):
         try:

@@ -84,7 +84,9 @@ class SessionConfig:
     ``lo`` up (it runs in a fresh network namespace); ``select`` a pytest ``-k`` expression;
     ``checks_dir`` replaces the kit's checks; ``only`` names the checks to run by node id
     (``test_retries.py::test_...``; None: every check); ``coverage`` runs the app under coverage.py (for
-    calibration, on the kit's own reference: :func:`graders.harness.inner.app_process.covered_argv`).
+    calibration, on the kit's own reference: :func:`graders.harness.inner.app_process.covered_argv`);
+    ``preload`` (calibration only) forks every start from one process that imported those
+    modules (:mod:`graders.harness.inner.start_host`).
     """
 
     level: str
@@ -102,11 +104,13 @@ class SessionConfig:
     checks_dir: str | None = None
     coverage: bool = False
     only: tuple[str, ...] | None = None
+    preload: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["exercises"], data["argv_template"] = list(self.exercises), list(self.argv_template)
         data["only"] = None if self.only is None else list(self.only)
+        data["preload"] = list(self.preload)
         return data
 
     @classmethod
@@ -116,4 +120,5 @@ class SessionConfig:
         known["argv_template"] = tuple(known["argv_template"])
         if known.get("only") is not None:
             known["only"] = tuple(known["only"])
+        known["preload"] = tuple(known.get("preload", ()))
         return cls(**known)
