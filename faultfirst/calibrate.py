@@ -39,8 +39,11 @@ beside the other checks.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import heapq
+import itertools
 import json
 import math
 import random
@@ -48,8 +51,8 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -412,8 +415,11 @@ def grade_records(folder: Path, level: str, seed: int, out: Path, only: tuple[st
     the lines each start of the app ran, for :mod:`faultfirst.impact`)."""
     from graders.harness import grade
 
+    # A start forked from a host saves its imports but pays the host's: only a grading with
+    # several starts gains (a soak's has one).
+    several = only is None or not all(_is_soak(nodeid) for nodeid in only)
     result = grade(folder, level=level, seed=seed, out_dir=out, only=only, coverage=coverage,
-                   preload=PRELOAD)
+                   preload=PRELOAD if several else ())
     if result.status != "graded":
         raise RuntimeError(f"grading {folder} at {level} failed ({result.status}): {result.message}")
     return Graded(round(result.score.percent, 1), tuple(c.record for c in result.score.checks),
@@ -517,9 +523,10 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
     """Grade the population (:func:`population`) at each level; reports under
     ``out/<solution>/<level>``.
 
-    ``jobs`` gradings run at once (each mostly waits on the fake LLM's clock, and every check
-    judges time on that clock, with generous upper bounds). ``reuse=False`` grades every member
-    at every level with every check (to verify both reuses).
+    At most ``jobs`` grading sessions run at once, the reference's first (each mostly waits on
+    the fake LLM's clock, and every check judges time on that clock, with generous upper bounds;
+    but a machine too busy makes a correct app late). ``reuse=False`` grades every member at
+    every level with every check (to verify both reuses).
     """
     for level in levels:
         if level not in LEVELS:
@@ -542,30 +549,39 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
               "from_reference": 0}
     lock = threading.Lock()
     reference = _Reference()
+    slots = _Slots(max(1, jobs))
 
     with tempfile.TemporaryDirectory(prefix="faultfirst-solutions-") as work:
 
-        def graded(member: Member, level: str, only: list[str] | None, *, kind: str) -> Graded:
-            """One grading; the soak (the longest check) runs as a session of its own beside
-            the other checks, so that a grading takes about as long as its longer half.
-            ``kind``: full or partial (a level's grading, on the progress line), or soak."""
+        def graded(member: Member, level: str, only: list[str] | None, *, kind: str,
+                   apart: str = "soak") -> Graded:
+            """One grading of ``only`` (None: every check), as sessions run side by side:
+            ``apart="soak"`` runs the soak (the longest check) beside the other checks,
+            ``"modules"`` each module too (the reference's gradings, which every other waits
+            for), ``"none"`` everything in one session (when the machine is busy anyway, a
+            session less is CPU spared). ``kind``: full or partial (on the progress line)."""
             safe = member.name.replace("/", "-")
-            own = Path(tempfile.mkdtemp(dir=work))  # a member's soak and the rest run at once
+            own = Path(tempfile.mkdtemp(dir=work))  # a member's gradings run at once
             folder = prepare_solution(member.name, slugs, level, own / f"{safe}-{level}",
                                       member.flaws if member.kind == "profile" else ())
-            ids = list(only) if only is not None else [c.nodeid for c in all_checks()]
-            halves = [part for part in ([i for i in ids if not _is_soak(i)], [i for i in ids if _is_soak(i)])
-                      if part]
+            ids = list(only) if only is not None else [c.nodeid for c in all_checks()
+                                                        if c.exercise in (SOAK, *slugs)]
+            sessions = _sessions(ids, apart)
             started = time.monotonic()
             coverage = reuse and member.kind == REFERENCE
-            with ThreadPoolExecutor(max_workers=len(halves)) as both:
-                parts = list(both.map(lambda part: grader(
-                    folder, level, seed, out / safe / level / ("soak" if _is_soak(part[0]) else ""),
-                    tuple(part), coverage), halves))
+
+            def session(part: list[str]) -> Graded:
+                name = "soak" if _is_soak(part[0]) else part[0].split("::")[0].removesuffix(".py")
+                folder_out = out / safe / level / (name if len(sessions) > 1 else "")
+                with slots.held(first=member.kind == REFERENCE):
+                    return grader(folder, level, seed, folder_out, tuple(part), coverage)
+
+            with ThreadPoolExecutor(max_workers=len(sessions)) as side_by_side:
+                parts = list(side_by_side.map(session, sessions))
             with lock:
                 counts[kind] += 1
-            if kind != "soak":
-                progress.finished(kind, time.monotonic() - started, f"{member.name} at {level}")
+                counts["soak"] += all(_is_soak(i) for i in ids)
+            progress.finished(kind, time.monotonic() - started, f"{member.name} at {level}")
             return _joined(parts)
 
         def scored(plan: _Plan, level: str, records: Sequence[Any], reused: int,
@@ -580,60 +596,75 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
             return plan.member.name, level, rescorer(records, slugs, level)
 
         def as_it_is(plan: _Plan) -> list[tuple[str, str, float]]:
-            """Every check at the base level; at the others, only what the level can change."""
+            """Every check at the base level; at the others, only what the level can change
+            (known from the checks' declarations, so every level is graded at once)."""
             member, base = plan.member, plan.base
-            first = graded(member, base, None, kind="full")
+            others = [lv for lv in plan.group if lv != base]
+            declared = _declared(slugs)
+            ids = {level: to_regrade(declared, base, level, slugs, differ[base, level])
+                   for level in others}
+            apart = "modules" if member.kind == REFERENCE else "soak"
+            done = _at_once(lambda level: graded(member, level, None if level == base else ids[level],
+                                                 kind="full" if level == base else "partial",
+                                                 apart=apart),
+                            [base, *(level for level in others if ids[level])])
+            first = done[base]
             if member.kind == REFERENCE:
                 reference.graded[base], reference.records[base] = first, list(first.records)
             scores = [scored(plan, base, first.records, 0)]
-            for level in (lv for lv in plan.group if lv != base):
-                ids = to_regrade(first.records, base, level, slugs, differ[base, level])
-                if not ids:
+            for level in others:
+                missing = [i for i in to_regrade(first.records, base, level, slugs, differ[base, level])
+                           if i not in ids[level]]  # a check the base did not run after all
+                if missing:
+                    progress.plan("partial")
+                    extra = graded(member, level, missing, kind="partial")
+                    done[level] = _joined([done[level], extra]) if level in done else extra
+                    ids[level] = [*ids[level], *missing]
+                if not ids[level]:
                     scores.append(scored(plan, level, first.records, _counted(first.records, level),
                                          kind="partial"))
                     continue
-                again = graded(member, level, ids, kind="partial")
-                records = merge(first.records, again.records, ids)
+                records = merge(first.records, done[level].records, ids[level])
                 if member.kind == REFERENCE:
-                    reference.graded[level], reference.records[level] = again, records
-                fresh = {r.nodeid for r in again.records if r.verdict != "not-run"}
+                    reference.graded[level], reference.records[level] = done[level], records
+                fresh = {r.nodeid for r in done[level].records if r.verdict != "not-run"}
                 reused = sum(1 for r in first.records if r.verdict != "not-run"
                              and r.nodeid not in fresh and level in r.levels)
                 scores.append(scored(plan, level, records, reused))
             return scores
 
-        def soaks(plan: _Plan) -> dict[str, Graded]:
-            """The member's soak at each level of the group. It runs every kind of request, so
-            it meets nearly every change, and it is the longest check: it is graded at once,
-            beside the reference, rather than after it."""
-            return {level: graded(plan.member, level, soak_ids(), kind="soak") for level in plan.group}
-
-        def changed(plan: _Plan, early: Future[dict[str, Graded]]) -> list[tuple[str, str, float]]:
-            """The reference's verdicts, but for the checks whose app ran a changed line (and
-            the member's own soak)."""
+        def changed(plan: _Plan) -> list[tuple[str, str, float]]:
+            """The reference's verdicts, but for the soak and the checks whose app ran a changed
+            line: at every level at once, each level in one session."""
             assert plan.change is not None
             member, base, scores = plan.member, plan.base, []
+            order = [base, *(lv for lv in plan.group if lv != base)]
+            ids = {level: reference.met(level, plan.change) for level in order}
+            again = _at_once(lambda level: graded(member, level, ids[level],
+                                                  kind="full" if level == base else "partial",
+                                                  apart="none"),
+                             [level for level in order if ids[level]])
             mine: dict[str, list[Any]] = {}
-            for level in [base, *(lv for lv in plan.group if lv != base)]:
-                ids = [i for i in reference.met(level, plan.change) if not _is_soak(i)]
-                kind = "full" if level == base else "partial"
+            for level in order:
                 # At the base, the reference's verdicts; at another level of the group, this
                 # member's own from the base, but the reference's for what the level changes.
                 start = (reference.records[level] if level == base else
                          merge(mine[base], reference.graded[level].records,
                                [r.nodeid for r in reference.ran(level)]))
-                if ids:
-                    again = graded(member, level, ids, kind=kind)
-                    mine[level] = merge(start, again.records, ids)
+                if ids[level]:
+                    mine[level] = merge(start, again[level].records, ids[level])
                 else:
                     mine[level] = list(start)
                     with lock:
                         counts["skipped"] += 1
-                    progress.finished(kind, 0.0, f"{member.name} at {level} (the soak only)")
-                mine[level] = merge(mine[level], early.result()[level].records, soak_ids())
-                scores.append(scored(plan, level, mine[level],
-                                     _counted(start, level) - len(ids) - 1))
+                    progress.finished("full" if level == base else "partial", 0.0,
+                                      f"{member.name} at {level} (the reference's verdicts)")
+                scores.append(scored(plan, level, mine[level], _counted(start, level) - len(ids[level])))
             return scores
+
+        def to_grade(plan: _Plan) -> int:
+            assert plan.change is not None
+            return sum(len(reference.met(level, plan.change)) for level in plan.group)
 
         plans = [_Plan(member, list(group), base) for member in members
                  for group, base in zip(groups, bases, strict=True)]
@@ -651,16 +682,16 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                             on_score(name, level, score)
 
             # The reference first (every change reuse waits on its gradings), then the members
-            # graded as they are (the starter first: its gradings are the longest), and the
-            # soaks of the others; then the rest of the others, where the reference says.
+            # graded as they are (the starter first: its gradings are the longest); then the
+            # others, where the reference says.
             whole = sorted((p for p in plans if p.change is None),
                            key=lambda p: (p.member.kind != REFERENCE, p.member.kind != STARTER))
             futures = {id(p): pool.submit(as_it_is, p) for p in whole}
-            early = {id(p): pool.submit(soaks, p) for p in plans if p.change is not None}
             record(futures.pop(id(p)) for p in whole if p.member.kind == REFERENCE)
             reference.learn_lines()
-            record([*futures.values(), *(pool.submit(changed, p, early[id(p)])
-                                         for p in plans if p.change is not None)])
+            # The others with the most to grade again first, so that the last to finish are short.
+            rest = sorted((p for p in plans if p.change is not None), key=lambda p: -to_grade(p))
+            record([*futures.values(), *(pool.submit(changed, p) for p in rest)])
     result.run = {"elapsed_s": round(time.monotonic() - progress.started, 1), "jobs": jobs,
                   "gradings_full": counts["full"], "gradings_partial": counts["partial"],
                   "gradings_skipped": counts["skipped"], "soak_gradings": counts["soak"],
@@ -671,6 +702,60 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                                      for group, base in zip(groups, bases, strict=True)
                                      for level in group if differ[base, level]}}
     return result
+
+
+class _Slots:
+    """At most ``size`` grading sessions at once. A session waiting for a slot gets one in turn,
+    but the reference's first: every other solution waits for its gradings."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiting: list[tuple[int, int]] = []  # (0 for the reference's, 1 else; arrival), a heap
+        self.arrivals = itertools.count()
+        self.changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def held(self, first: bool = False) -> Iterator[None]:
+        with self.changed:
+            ticket = (0 if first else 1, next(self.arrivals))
+            heapq.heappush(self.waiting, ticket)
+            self.changed.wait_for(lambda: self.free > 0 and self.waiting[0] == ticket)
+            heapq.heappop(self.waiting)
+            self.free -= 1
+            self.changed.notify_all()
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.free += 1
+                self.changed.notify_all()
+
+
+def _sessions(ids: Sequence[str], apart: str) -> list[list[str]]:
+    """``ids`` as the sessions of one grading (see ``graded`` in :func:`calibrate`)."""
+    if apart == "none":
+        return [list(ids)]
+    groups: dict[str, list[str]] = {}
+    for nodeid in ids:
+        key = nodeid.split("::")[0] if apart == "modules" or _is_soak(nodeid) else ""
+        groups.setdefault(key, []).append(nodeid)
+    return list(groups.values())
+
+
+def _declared(exercises: Sequence[str]) -> list[Verdict]:
+    """Every check as its declaration says, as a grading of the chosen exercises would run it
+    (for :func:`to_regrade` before the base level is graded)."""
+    return [Verdict(c.nodeid, c.nodeid.split("::")[1], c.exercise, c.levels,
+                    "pass" if c.exercise == SOAK or c.exercise in exercises else "not-run")
+            for c in all_checks()]
+
+
+def _at_once(grade_at: Callable[[str], Graded], levels: Sequence[str]) -> dict[str, Graded]:
+    """``grade_at(level)`` for each level, side by side (each mostly waits on its fake's clock)."""
+    if len(levels) <= 1:
+        return {level: grade_at(level) for level in levels}
+    with ThreadPoolExecutor(max_workers=len(levels)) as side_by_side:
+        return dict(zip(levels, side_by_side.map(grade_at, levels), strict=True))
 
 
 def _counted(records: Sequence[Any], level: str) -> int:

@@ -8,6 +8,8 @@ import dataclasses
 import importlib.util
 import json
 import sys
+import threading
+import time
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -21,6 +23,8 @@ from faultfirst.calibrate import (
     Graded,
     Member,
     Verdict,
+    _sessions,
+    _Slots,
     all_checks,
     base_level,
     calibrate,
@@ -184,6 +188,67 @@ def test_only_the_soak_and_checks_new_at_the_level_are_regraded():
         "test_soak.py::test_mixed", "test_retries.py::test_plain", "test_retries.py::test_gated"]
 
 
+def test_a_grading_splits_into_sessions_as_asked():
+    ids = ["test_a.py::x", "test_b.py::y", "test_soak.py::s", "test_a.py::z"]
+    assert _sessions(ids, "none") == [ids]
+    assert _sessions(ids, "soak") == [["test_a.py::x", "test_b.py::y", "test_a.py::z"], ["test_soak.py::s"]]
+    assert _sessions(ids, "modules") == [["test_a.py::x", "test_a.py::z"], ["test_b.py::y"],
+                                         ["test_soak.py::s"]]
+
+
+def test_sessions_wait_for_a_slot_and_the_references_go_first():
+    slots = _Slots(2)
+    order, inside, most = [], [0], [0]
+    gate = threading.Event()
+
+    def session(name, first=False):
+        with slots.held(first=first):
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+            order.append(name)
+            gate.wait(5)
+            inside[0] -= 1
+
+    holders = [threading.Thread(target=session, args=(f"early-{i}",)) for i in range(2)]
+    for thread in holders:
+        thread.start()
+    _until(lambda: len(order) == 2)
+    waiters = [threading.Thread(target=session, args=("other",)),
+               threading.Thread(target=session, args=("reference", True))]
+    for count, thread in enumerate(waiters, 1):
+        thread.start()
+        _until(lambda count=count: len(slots.waiting) == count)
+    gate.set()
+    for thread in holders + waiters:
+        thread.join(10)
+    assert most[0] == 2 and order[2:] in (["reference", "other"], ["other", "reference"])
+    # Both slots came free at once, so both waiters may enter together; with one slot, the
+    # reference's session is served before an earlier one of another solution.
+    one = _Slots(1)
+    served = []
+    with one.held():
+        late = [threading.Thread(target=lambda n=n, f=f: _hold(one, served, n, f))
+                for n, f in (("other", False), ("reference", True))]
+        for count, thread in enumerate(late, 1):
+            thread.start()
+            _until(lambda count=count: len(one.waiting) == count)
+    for thread in late:
+        thread.join(10)
+    assert served == ["reference", "other"]
+
+
+def _until(condition, limit_s=10.0):
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, "the threads never got there"
+        time.sleep(0.01)
+
+
+def _hold(slots, served, name, first):
+    with slots.held(first=first):
+        served.append(name)
+
+
 def test_merge_prefers_the_regraded_verdicts():
     base = [_verdict("test_mixed", "soak"), _verdict("test_plain")]
     fresh = [_verdict("test_mixed", "soak", verdict="fail"),
@@ -197,7 +262,8 @@ SOAK_ID = "test_soak.py::test_mixed_requests_under_the_levels_weather"
 PLAIN_ID = "test_retries.py::test_backoff_is_jittered"
 GATED_ID = "test_retries.py::test_retry_budget_limits_retries"  # counts from stormy up
 STREAM_ID = "test_streaming.py::test_healthy_stream_is_complete"
-REST = tuple(c.nodeid for c in all_checks() if not c.nodeid.startswith("test_soak.py"))
+REST = tuple(c.nodeid for c in all_checks() if c.exercise == "retries")  # a full grading, but the soak
+STREAMING = tuple(c.nodeid for c in all_checks() if c.exercise == "streaming")
 # Which start of the app served each check, and the lines each start ran (no-jitter's patch
 # changes litreview/llm/retry.py line 28: the soak's start and the gated check's ran it).
 STARTS = {PLAIN_ID: 1, GATED_ID: 2, SOAK_ID: 1, STREAM_ID: 3}
@@ -242,7 +308,8 @@ def test_calibrate_grades_the_base_level_fully_and_the_others_partly(tmp_path):
     lines = []
     result = calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "starter"],
                        out=tmp_path, grader=grader, rescorer=rescore, on_progress=lines.append)
-    # The soak is a grading of its own, beside the other checks.
+    # The soak is a session of its own, beside the other checks (the reference's, beside each
+    # module's), and the base level's grading holds only the chosen exercises' checks.
     assert sorted(grader.calls) == [("reference", "calm", (SOAK_ID,)),
                                     ("reference", "stormy", REST), ("reference", "stormy", (SOAK_ID,)),
                                     ("starter", "calm", (SOAK_ID,)),
@@ -258,10 +325,12 @@ def test_a_level_where_an_exercises_numbers_differ_grades_only_its_checks_again(
     grader = FakeGrader(streaming=True)
     result = calibrate(["calm", "stormy", "hurricane"], ["retries", "streaming"],
                        solutions=["reference"], out=tmp_path, grader=grader, rescorer=rescore)
+    # Every check of streaming counts at hurricane: all of them are graded again there.
     assert sorted(grader.calls) == [("reference", "calm", (SOAK_ID,)),
                                     ("reference", "hurricane", (SOAK_ID,)),
-                                    ("reference", "hurricane", (STREAM_ID,)),
-                                    ("reference", "stormy", REST), ("reference", "stormy", (SOAK_ID,))]
+                                    ("reference", "hurricane", STREAMING),
+                                    ("reference", "stormy", REST), ("reference", "stormy", (SOAK_ID,)),
+                                    ("reference", "stormy", STREAMING)]
     assert result.run["base_levels"] == ["stormy"]
     assert result.run["numbers_differ"] == {"hurricane": ["streaming"]}
 
@@ -272,10 +341,11 @@ def test_a_flawed_solution_takes_the_references_verdicts_where_numbers_differ_to
     result = calibrate(["calm", "stormy", "hurricane"], ["retries", "streaming"],
                        solutions=["reference", "flawed/no-jitter"], out=tmp_path, grader=grader,
                        rescorer=rescore)
+    # Each level in one session: what the change met there (the soak's start ran it too).
     assert sorted(call for call in grader.calls if call[0] == "flawed-no-jitter") == [
-        ("flawed-no-jitter", "calm", (SOAK_ID,)), ("flawed-no-jitter", "hurricane", (SOAK_ID,)),
-        ("flawed-no-jitter", "hurricane", (STREAM_ID,)),
-        ("flawed-no-jitter", "stormy", (GATED_ID, STREAM_ID)), ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+        ("flawed-no-jitter", "calm", (SOAK_ID,)),
+        ("flawed-no-jitter", "hurricane", (SOAK_ID, STREAM_ID)),
+        ("flawed-no-jitter", "stormy", (GATED_ID, SOAK_ID, STREAM_ID))]
     # Its gated check's failure at stormy carries over to hurricane, where it was not graded.
     assert result.failed["flawed/no-jitter"]["hurricane"] == sorted(
         [GATED_ID.split("::")[1], SOAK_ID.split("::")[1]])
@@ -287,8 +357,7 @@ def test_a_flawed_solution_is_graded_only_where_its_app_ran_a_changed_line(tmp_p
                        out=tmp_path, grader=grader, rescorer=rescore)
     flawed = sorted(call for call in grader.calls if call[0] == "flawed-no-jitter")
     assert flawed == [("flawed-no-jitter", "calm", (SOAK_ID,)),
-                      ("flawed-no-jitter", "stormy", (GATED_ID,)),
-                      ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+                      ("flawed-no-jitter", "stormy", (GATED_ID, SOAK_ID))]
     assert result.scores["flawed/no-jitter"] == {"calm": 100.0, "stormy": 66.7}
     assert result.failed["flawed/no-jitter"] == {"calm": [], "stormy": [GATED_ID.split("::")[1]]}
     assert result.run["verdicts_from_reference"] == 2  # the plain check at stormy and at calm
@@ -299,9 +368,8 @@ def test_a_change_no_check_ran_is_graded_only_in_the_soak(tmp_path):
     grader = FakeGrader(ran=untouched, soak_ran=untouched)
     result = calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"],
                        out=tmp_path, grader=grader, rescorer=rescore)
-    # Only the soak, which is graded for every member without waiting for the reference.
-    assert sorted(call for call in grader.calls if call[0] == "flawed-no-jitter") == [
-        ("flawed-no-jitter", "calm", (SOAK_ID,)), ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+    # Nothing, not even the soak: its start ran no changed line either.
+    assert [call for call in grader.calls if call[0] == "flawed-no-jitter"] == []
     assert result.scores["flawed/no-jitter"] == result.scores["reference"]
     assert result.run["gradings_skipped"] == 2
 
@@ -312,7 +380,7 @@ def test_a_start_without_coverage_meets_every_change(tmp_path):
     calibrate(["stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"], out=tmp_path,
               grader=grader, rescorer=rescore)
     assert sorted(call for call in grader.calls if call[0] == "flawed-no-jitter") == [
-        ("flawed-no-jitter", "stormy", (GATED_ID,)), ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+        ("flawed-no-jitter", "stormy", (GATED_ID,))]
 
 
 def test_without_reuse_every_level_is_graded_in_full(tmp_path):

@@ -19,7 +19,7 @@ breaker's threshold, the transient statuses) are read from the exercises (:mod:`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -296,6 +296,45 @@ def jitter_problem(waits_s: Sequence[float]) -> str | None:
     return (f"the waits before retrying are nearly all the same (shortest {shortest * 1000:.0f} ms, "
             f"median {median * 1000:.0f} ms; jitter would put the median at least "
             f"{needed * 1000:.0f} ms above the shortest)")
+
+
+def slot_reuse(rows: Sequence[Mapping[str, Any]], cap: int) -> str | None:
+    """How a batch's calls show freed slots used while a call still ran (None: they never do,
+    as in fixed groups of ``cap``).
+
+    In fixed groups the next group starts only once every call of the last has ended, so while
+    one call runs, at most the ``cap - 1`` others of its group can start, however late a loaded
+    machine starts each. With a window that starts the next paper as a call ends, the fast calls'
+    slots turn over while a slow call runs, and at least ``cap`` calls start within its flight.
+    Only the order of the calls on the fake's clock counts.
+    """
+    started, running = _busiest(rows)
+    if running is None or started < cap:
+        return None
+    return f"{started} calls started while {_paper(running)} ran (fixed groups of {cap}: at most {cap - 1})"
+
+
+def most_started_during_a_call(rows: Sequence[Mapping[str, Any]]) -> int:
+    """The most calls that started while one call ran (see :func:`slot_reuse`)."""
+    return _busiest(rows)[0]
+
+
+def _busiest(rows: Sequence[Mapping[str, Any]]) -> tuple[int, Mapping[str, Any] | None]:
+    """The ended call during whose flight the most others started, and how many."""
+    best: tuple[int, Mapping[str, Any] | None] = (0, None)
+    for running in rows:
+        if running.get("finish_s") is None:
+            continue
+        began, ended = float(running["arrival_s"]), float(running["finish_s"])
+        started = sum(1 for other in rows if began < float(other["arrival_s"]) < ended)
+        if best[1] is None or started > best[0]:
+            best = (started, running)
+    return best
+
+
+def _paper(row: Mapping[str, Any]) -> str:
+    ids = row.get("paper_ids") or ()
+    return f"the call for {ids[0]}" if ids else f"call #{row.get('id')}"
 
 
 def paper_range(first: int, count: int) -> list[str]:
