@@ -1,6 +1,6 @@
 """Calibration time, and whether its verdicts hold: ``faultfirst calibrate`` run and checked.
 
-    python bench/calibration.py --exercises retries --levels calm,hurricane --jobs 6 [--verify]
+    python bench/calibration.py [--exercises retries --levels calm,hurricane] [--jobs N] [--verify]
 
 Runs the calibration once (as ``faultfirst calibrate`` does, in a subprocess) and reports its
 wall time, its CPU time (machine-wide, /proc/stat) and the gradings it made. Then it checks the
@@ -40,7 +40,8 @@ def busy_seconds() -> float:
 
 def run(args: argparse.Namespace, out: Path, reuse: bool) -> tuple[float, float, dict[str, Any]]:
     command = [sys.executable, "-m", "faultfirst.cli", "calibrate", "--levels", args.levels,
-               "--jobs", str(args.jobs), "--seed", str(args.seed), "--out", str(out)]
+               *(["--jobs", str(args.jobs)] if args.jobs else []), "--seed", str(args.seed),
+               "--out", str(out)]
     if args.exercises:
         command += ["--exercises", args.exercises]
     if not reuse:
@@ -81,7 +82,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exercises", default="", help="comma-separated slugs (default: all)")
     parser.add_argument("--levels", default="calm,realistic,stormy,hurricane")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=None, help="as calibrate's (default: 10 per core)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verify", action="store_true", help="also run with --no-reuse and compare")
     parser.add_argument("--limit-s", type=float, default=4 * 3600, help="bound on each run")
@@ -91,7 +92,8 @@ def main() -> int:
         out = args.keep.resolve() if args.keep else Path(work) / "reuse"
         wall, cpu, data = run(args, out, reuse=True)
         run_info = data["run"]
-        print(f"calibration ({args.exercises or 'all exercises'}; {args.levels}; --jobs {args.jobs}): "
+        print(f"calibration ({args.exercises or 'all exercises'}; {args.levels}; "
+              f"--jobs {data['run']['jobs']}): "
               f"{wall:.0f} s wall, {cpu:.0f} CPU s ({cpu / wall:.2f} cores busy on average)")
         print(f"  gradings: {run_info['gradings_full']} full, {run_info['gradings_partial']} partial, "
               f"{run_info.get('soak_gradings', 0)} soaks apart, {run_info.get('gradings_skipped', 0)} "

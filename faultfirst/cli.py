@@ -116,7 +116,7 @@ def run_gradescope(args: argparse.Namespace) -> int:
 def run_calibrate(args: argparse.Namespace) -> int:
     """Grade the population (starter, reference, flawed solutions, profiles) at each level;
     table, json and heat map; recommend a level."""
-    from faultfirst.calibrate import calibrate, recommendation_text, table, write_json
+    from faultfirst.calibrate import calibrate, default_jobs, recommendation_text, table, write_json
     from faultfirst.export import ExportError, choose_exercises
     from faultfirst.plot import heatmap_svg
 
@@ -129,6 +129,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if len(set(levels)) != len(levels):
         print(f"error: a level is named twice in {args.levels}", file=sys.stderr)
         return 2
+    if args.jobs is None:
+        args.jobs = default_jobs()
     if args.jobs < 1:
         print(f"error: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
         return 2
@@ -219,7 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--levels", default=",".join(LEVELS),
                            help=f"comma-separated levels (default: {','.join(LEVELS)})")
     calibrate.add_argument("--seed", type=int, default=0, help="chaos seed (default 0)")
-    calibrate.add_argument("--jobs", type=int, default=2, help="gradings at once (default 2)")
+    calibrate.add_argument("--jobs", type=int, default=None,
+                           help="grading sessions at once (default: 10 per core)")
     calibrate.add_argument("--no-reuse", action="store_true",
                            help="grade every level with every check (to verify the reuse)")
     calibrate.add_argument("--out", default="faultfirst-calibration",
