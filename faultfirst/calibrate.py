@@ -52,7 +52,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,9 @@ PRELOAD = ("fastapi", "fastapi.responses", "pydantic", "httpx", "anyio", "uvicor
 # cores (docs/calibration.md): 20 keep the CPU busy and every verdict where it is alone; about
 # 100 starved correct apps.
 SESSIONS_PER_CORE = 10
+# A calibration of at most this many (solution, level) gradings per session slot is small: its
+# changed solutions' soaks run beside the reference (see :func:`calibrate`).
+SMALL_RUN = 2
 STARTER_FLAWS = math.inf  # the starter misses every skill: below any profile in the known order
 
 
@@ -584,8 +587,9 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                 parts = list(side_by_side.map(session, sessions))
             with lock:
                 counts[kind] += 1
-                counts["soak"] += all(_is_soak(i) for i in ids)
-            progress.finished(kind, time.monotonic() - started, f"{member.name} at {level}")
+                counts["soak"] += kind != "soak" and all(_is_soak(i) for i in ids)
+            if kind != "soak":  # a soak graded early: its level's grading is counted apart
+                progress.finished(kind, time.monotonic() - started, f"{member.name} at {level}")
             return _joined(parts)
 
         def scored(plan: _Plan, level: str, records: Sequence[Any], reused: int,
@@ -637,13 +641,21 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                 scores.append(scored(plan, level, records, reused))
             return scores
 
-        def changed(plan: _Plan) -> list[tuple[str, str, float]]:
-            """The reference's verdicts, but for the soak and the checks whose app ran a changed
-            line: at every level at once, each level in one session."""
+        def soaks(plan: _Plan) -> dict[str, Graded]:
+            """The member's soak at every level at once, graded without waiting for the reference
+            (on a machine with slots to spare: the soak is the longest check)."""
+            return _at_once(lambda level: graded(plan.member, level, soak_ids(), kind="soak"),
+                            plan.group)
+
+        def changed(plan: _Plan, early: Future[dict[str, Graded]] | None) -> list[tuple[str, str, float]]:
+            """The reference's verdicts, but for the soak (``early``, or where the change reaches
+            it) and the checks whose app ran a changed line: at every level at once, each level
+            in one session."""
             assert plan.change is not None
             member, base, scores = plan.member, plan.base, []
             order = [base, *(lv for lv in plan.group if lv != base)]
-            ids = {level: reference.met(level, plan.change) for level in order}
+            ids = {level: [i for i in reference.met(level, plan.change)
+                           if early is None or not _is_soak(i)] for level in order}
             again = _at_once(lambda level: graded(member, level, ids[level],
                                                   kind="full" if level == base else "partial",
                                                   apart="none"),
@@ -663,7 +675,11 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
                         counts["skipped"] += 1
                     progress.finished("full" if level == base else "partial", 0.0,
                                       f"{member.name} at {level} (the reference's verdicts)")
-                scores.append(scored(plan, level, mine[level], _counted(start, level) - len(ids[level])))
+                reused = _counted(start, level) - len(ids[level])
+                if early is not None:
+                    mine[level] = merge(mine[level], early.result()[level].records, soak_ids())
+                    reused -= len(soak_ids())
+                scores.append(scored(plan, level, mine[level], reused))
             return scores
 
         def to_grade(plan: _Plan) -> int:
@@ -691,11 +707,16 @@ def calibrate(levels: Sequence[str], exercises: Sequence[str] | None = None,
             whole = sorted((p for p in plans if p.change is None),
                            key=lambda p: (p.member.kind != REFERENCE, p.member.kind != STARTER))
             futures = {id(p): pool.submit(as_it_is, p) for p in whole}
+            # A small calibration leaves slots free while the reference is graded: the others'
+            # soaks are graded then (in a large one, each soak waits and is skipped where the
+            # change does not reach it).
+            small = len(plans) * len(levels) <= SMALL_RUN * max(1, jobs)
+            early = {id(p): pool.submit(soaks, p) for p in plans if small and p.change is not None}
             record(futures.pop(id(p)) for p in whole if p.member.kind == REFERENCE)
             reference.learn_lines()
             # The others with the most to grade again first, so that the last to finish are short.
             rest = sorted((p for p in plans if p.change is not None), key=lambda p: -to_grade(p))
-            record([*futures.values(), *(pool.submit(changed, p) for p in rest)])
+            record([*futures.values(), *(pool.submit(changed, p, early.get(id(p))) for p in rest)])
     result.run = {"elapsed_s": round(time.monotonic() - progress.started, 1), "jobs": jobs,
                   "gradings_full": counts["full"], "gradings_partial": counts["partial"],
                   "gradings_skipped": counts["skipped"], "soak_gradings": counts["soak"],

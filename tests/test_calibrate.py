@@ -379,8 +379,23 @@ def test_a_start_without_coverage_meets_every_change(tmp_path):
                         soak_ran={1: {"litreview/llm/retry.py": [1]}})
     calibrate(["stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"], out=tmp_path,
               grader=grader, rescorer=rescore)
+    # (A calibration this small grades the soak beside the reference, without waiting.)
     assert sorted(call for call in grader.calls if call[0] == "flawed-no-jitter") == [
-        ("flawed-no-jitter", "stormy", (GATED_ID,))]
+        ("flawed-no-jitter", "stormy", (GATED_ID,)), ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+
+
+def test_a_small_calibration_grades_the_soaks_beside_the_reference(tmp_path):
+    """With slots to spare, a changed solution's soak does not wait for the reference's coverage:
+    it is graded at once, even where the change turns out not to reach it."""
+    untouched = {1: {"litreview/llm/retry.py": [1]}, 2: {"litreview/llm/retry.py": [1]}}
+    grader = FakeGrader(ran=untouched, soak_ran=untouched)
+    result = calibrate(["calm", "stormy"], ["retries"], solutions=["reference", "flawed/no-jitter"],
+                       out=tmp_path, grader=grader, rescorer=rescore, jobs=4)
+    assert sorted(call for call in grader.calls if call[0] == "flawed-no-jitter") == [
+        ("flawed-no-jitter", "calm", (SOAK_ID,)), ("flawed-no-jitter", "stormy", (SOAK_ID,))]
+    assert result.run["soak_gradings"] == 3  # and the reference's at calm, alone at that level
+    assert result.run["gradings_skipped"] == 2
+    assert result.scores["flawed/no-jitter"] == result.scores["reference"]
 
 
 def test_without_reuse_every_level_is_graded_in_full(tmp_path):
