@@ -381,10 +381,12 @@ def base_level(levels: Sequence[str], exercises: Sequence[Exercise],
     mine = [c for c in checks if c.exercise in slugs]
 
     def left(base: str) -> int:
-        return sum(1 for level in levels if level != base
-                   for check in mine
-                   if level in check.levels and (base not in check.levels
-                                                 or check.exercise in differing(exercises, base, level)))
+        total = 0
+        for level in (lv for lv in levels if lv != base):
+            other = differing(exercises, base, level)
+            total += sum(1 for check in mine if level in check.levels
+                         and (base not in check.levels or check.exercise in other))
+        return total
 
     return min(enumerate(levels), key=lambda item: (left(item[1]), -item[0]))[1]
 

@@ -35,7 +35,7 @@ PROBE_INTERVAL_S = 0.05
 _PYTHON_NAMES = ("python", "python3", f"python3.{__import__('sys').version_info.minor}")
 # Calibration's coverage runs (:func:`covered_argv`): each start of the app writes the lines it ran
 # to ``<submission copy>/COVERAGE_FOLDER/start-<n>``, with the run settings in COVERAGE_RC there.
-COVERAGE_FOLDER, COVERAGE_RC = ".faultfirst-coverage", "coveragerc"
+COVERAGE_FOLDER, COVERAGE_RC, COVERAGE_START = ".faultfirst-coverage", "coveragerc", "start-"
 HOST_SOURCE = Path(__file__).with_name("start_host.py")
 
 
@@ -117,8 +117,13 @@ def covered_argv(argv: list[str], python: str, folder: str, start: int) -> list[
     and calibration treats it as having run every line)."""
     if not _runnable(argv, python):
         return None
-    return [python, "-m", "coverage", "run", f"--rcfile={folder}/{COVERAGE_RC}",
-            f"--data-file={folder}/start-{start}", *argv[1:]]
+    rcfile, data_file = coverage_files(folder, start)
+    return [python, "-m", "coverage", "run", f"--rcfile={rcfile}", f"--data-file={data_file}", *argv[1:]]
+
+
+def coverage_files(folder: str, start: int) -> tuple[str, str]:
+    """The coverage settings file in ``folder`` and start ``start``'s data file there."""
+    return f"{folder}/{COVERAGE_RC}", f"{folder}/{COVERAGE_START}{start}"
 
 
 def _runnable(argv: list[str], python: str) -> bool:
@@ -338,8 +343,10 @@ class HostedApp(_App):
         self.host = host
         read, write = os.pipe()
         self.output = OutputTail(os.fdopen(read, "rb"))
-        coverage = ({"data_file": f"{spec.coverage_folder}/start-{start}",
-                     "rcfile": f"{spec.coverage_folder}/{COVERAGE_RC}"} if spec.coverage else None)
+        coverage = None
+        if spec.coverage:
+            rcfile, data_file = coverage_files(spec.coverage_folder, start)
+            coverage = {"rcfile": rcfile, "data_file": data_file}
         try:
             host.launch(start, spec.plain_argv(self.port)[1:], coverage, write)
         finally:

@@ -17,9 +17,9 @@ The control socket is a ``SOCK_SEQPACKET`` pair, one JSON message per packet:
 - session -> host: ``{"op": "start", "start": n, "argv": [...], "coverage": {...} | null}``
   with the write end of the start's output pipe attached (``SCM_RIGHTS``);
   ``{"op": "stop", "start": n, "grace_s": s}``.
-- host -> session: ``{"event": "ready"}`` once the imports are done, ``{"event": "exited",
-  "start": n, "code": c}`` when a start has ended (``code`` as ``Popen.returncode``: negative
-  for a signal).
+- host -> session: ``{"event": "exited", "start": n, "code": c}`` when a start has ended
+  (``code`` as ``Popen.returncode``: negative for a signal). Requests sent while the host still
+  imports wait in the socket.
 
 A child ends as a sandboxed start would: when it exits, or when asked to stop (SIGTERM to its
 process group, SIGKILL after the grace), every process of its session is killed, and with
@@ -202,7 +202,6 @@ def main() -> None:
     config = json.loads(sys.argv[1])
     sock = socket.socket(fileno=config["fd"])
     _preload(config["preload"] + (["coverage"] if config.get("coverage") else []))
-    _send(sock, {"event": "ready"})
     request = Host(sock, bool(config.get("sweep"))).serve()
     if request is None:
         sys.exit(0)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graders.harness.inner.app_process import COVERAGE_FOLDER, COVERAGE_RC
-
-_START_PREFIX = "start-"
+from graders.harness.inner.app_process import COVERAGE_FOLDER, COVERAGE_RC, COVERAGE_START
 
 
 def prepare_coverage(submission: Path) -> None:
@@ -37,8 +35,8 @@ def read_coverage(submission: Path, inside: str) -> dict[int, dict[str, tuple[in
     folder = submission / COVERAGE_FOLDER
     if folder.is_symlink() or not folder.is_dir():
         return found
-    for path in sorted(folder.glob(f"{_START_PREFIX}*")):
-        number = path.name.removeprefix(_START_PREFIX)
+    for path in sorted(folder.glob(f"{COVERAGE_START}*")):
+        number = path.name.removeprefix(COVERAGE_START)
         # The app wrote this folder: only its own plain files are read, and one that is not
         # coverage data leaves that start unknown (it then meets every change).
         if not number.isdigit() or path.is_symlink() or not path.is_file():
