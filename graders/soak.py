@@ -16,7 +16,9 @@ Every outcome is one of four verdicts:
 :func:`soak_requests` makes a deterministic mix of requests from a seed; :func:`run_soak` sends
 them, a few at a time, and classifies each response with :func:`classify`. Given the fake LLM's
 admin API, :func:`run_soak` also drives the level's weather clock through one whole cycle (see
-:func:`weather_legs`), so a soak at a stormy level meets its outage of the primary. Nothing here
+:func:`weather_legs`), so a soak at a stormy level meets its outage of the primary, and scripts
+each of the level's fault kinds for the first call of some request (:class:`FaultCover`), so a
+fault the level makes rare is met on every run, not by luck. Nothing here
 imports the candidate's code; the answers are judged against the fake LLM's corpus by
 :mod:`graders.judge`, the judge the checks use too, and the deadlines are the briefs' own (the
 exercises' contracts). The answers are read with the checks' client
@@ -36,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fake_llm.corpus import CORPUS_SIZE, get_paper
+from fake_llm.faults import Fault, RequestContext, make_fault
+from fake_llm.model import Prompt, Task
 from graders.clauses import load_contracts
 from graders.harness.errors import AppFailure
 from graders.harness.inner.client import AppClient
@@ -153,6 +157,7 @@ class SoakReport:
     outcomes: list[Outcome] = field(default_factory=list)
     elapsed_s: float = 0.0
     legs: list[Leg] = field(default_factory=list)
+    cover: FaultCover | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -171,29 +176,59 @@ class SoakReport:
 
 def soak_requests(n: int, seed: int) -> list[SoakRequest]:
     """``n`` mixed requests, the same for the same ``(n, seed)``: mostly summaries, extractions and
-    answers, some batches and streams, and a few about a paper that does not exist."""
+    answers, some batches and streams, and a few about a paper that does not exist.
+
+    No two requests ask the model the same thing while the corpus lasts: every paper is summarized
+    (by a summary, a stream or a batch item), extracted, or asked about at most once. So no two
+    requests' model calls share a fingerprint, and none can change the fake's attempt count of
+    another's calls (see ``fake_llm.fate``): which faults a request meets does not depend on the
+    order in which concurrent requests arrive.
+    """
     rng = random.Random(f"faultfirst-soak-{seed}")
     weights = {"summary": 26, "extraction": 26, "answer": 20, "batch": 10, "stream": 18}
     kinds = rng.choices(list(weights), weights=list(weights.values()), k=n)
+    decks = {family: _Deck(random.Random(f"faultfirst-soak-{seed}-{family}"))
+             for family in set(FAMILY.values())}
     requests = []
     for index, kind in enumerate(kinds):
-        requests.append(SoakRequest(index, kind, _body(kind, rng)))
+        requests.append(SoakRequest(index, kind, _body(kind, rng, decks[FAMILY[kind]])))
     return requests
 
 
-def _paper_ids(rng: random.Random, k: int) -> list[str]:
-    return [f"P{n:04d}" for n in rng.sample(range(1, CORPUS_SIZE + 1), k)]
+# The model task each kind of request asks for: requests of one family draw their papers from one
+# deck, so no paper is summarized twice (a stream and a batch item included).
+FAMILY = {"summary": "summary", "stream": "summary", "batch": "summary", "extraction": "extract",
+          "answer": "answer"}
 
 
-def _body(kind: str, rng: random.Random) -> dict[str, Any]:
+class _Deck:
+    """Paper ids drawn without replacement; a new shuffled deck when one runs out."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._left: list[str] = []
+
+    def draw(self, k: int) -> list[str]:
+        drawn: list[str] = []
+        while len(drawn) < k:
+            if not self._left:
+                self._left = [f"P{n:04d}" for n in range(1, CORPUS_SIZE + 1)]
+                self._rng.shuffle(self._left)
+            paper = self._left.pop()
+            if paper not in drawn:
+                drawn.append(paper)
+        return drawn
+
+
+def _body(kind: str, rng: random.Random, deck: _Deck) -> dict[str, Any]:
     unknown = rng.random() < 0.04
     if kind == "answer":
-        ids = _paper_ids(rng, rng.randint(1, 4))
+        ids = deck.draw(rng.randint(1, 4))
         return {"question": QUESTION, "paper_ids": [*ids[:-1], UNKNOWN_PAPER] if unknown else ids}
     if kind == "batch":
-        ids = _paper_ids(rng, rng.randint(2, 5))
+        ids = deck.draw(rng.randint(2, 5))
         return {"paper_ids": [*ids[:-1], UNKNOWN_PAPER] if unknown else ids}
-    return {"paper_id": UNKNOWN_PAPER if unknown else _paper_ids(rng, 1)[0]}
+    return {"paper_id": UNKNOWN_PAPER if unknown else deck.draw(1)[0]}
 
 
 # --- classification ------------------------------------------------------------------------------
@@ -313,12 +348,19 @@ def _stream_verdict(request: Mapping[str, Any], response: SoakResponse) -> tuple
 # --- the weather ---------------------------------------------------------------------------------
 
 class WeatherControl(Protocol):
-    """What the soak needs of the fake LLM's admin API (fake_llm.runner.Admin fits)."""
+    """What the soak needs of the fake LLM's admin API (fake_llm.runner.Admin fits): its weather,
+    and, for the fault cover, its profile and script."""
 
     def weather(self, from_tick: int | None = None, to_tick: int | None = None) -> dict[str, Any]: ...
 
     def set_clock(self, tick: int | None = None, *, advance: int | None = None,
                   mode: str | None = None) -> dict[str, Any]: ...
+
+    def profile(self) -> dict[str, Any]: ...
+
+    def script(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    def clear_script(self) -> None: ...
 
 
 def weather_legs(n: int, weather: Mapping[str, Any]) -> list[Leg]:
@@ -343,10 +385,156 @@ def weather_legs(n: int, weather: Mapping[str, Any]) -> list[Leg]:
     return legs
 
 
+# --- the fault cover ------------------------------------------------------------------------------
+
+# The model call each kind of request makes, as the fake LLM recognises it: (task, stream).
+CallType = tuple[Task, bool]
+CALL_TYPES: dict[str, CallType] = {"summary": ("summary", False), "batch": ("summary", False),
+                                   "stream": ("summary", True), "extraction": ("extract", False),
+                                   "answer": ("answer", False)}
+# The share of a call type's eligible requests that may carry a covered fault (beyond the faults
+# only that call type can meet, which are always covered): the rest meet only the level's draws.
+COVER_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """One of the level's faults, scripted for the first model call of one soak request: the
+    call of ``task`` (streamed or not) about ``paper_id`` that request ``index`` makes."""
+
+    index: int
+    name: str  # the fault's kind, and its form's label if it has several ("http_error 503")
+    paper_id: str
+    call: CallType
+    fault: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.fault["kind"])
+
+    def rule(self) -> dict[str, Any]:
+        task, stream = self.call
+        return {"match": {"task": task, "paper_id": self.paper_id, "stream": stream},
+                "fault": self.fault, "times": 1}
+
+    def matches(self, rule: Mapping[str, Any]) -> bool:
+        """Whether ``rule`` (as the fake describes a rule in force) is this cover's."""
+        task, stream = self.call
+        return rule.get("match") == {"task": task, "paper_id": self.paper_id, "stream": stream}
+
+
+class FaultCover:
+    """Which request meets which of the level's faults for sure, on its first model call.
+
+    The level's own faults are drawn per call, so a fault the level makes rare (a stall in 4 % of
+    streams) may meet no request of a soak, or meet one only on a retry the app may or may not
+    make, depending on how its shared state (a retry budget, a breaker) was spent by concurrent
+    requests. A flaw that shows only on that fault would then pass or fail the soak by luck. The
+    cover makes every fault of the level, in each of its forms (every status of ``http_error``,
+    every drift of ``schema_drift``), meet each kind of model call it applies to at least once:
+
+    - the faults only one call type can meet (a stall: streams; schema drift: extractions) are
+      always covered on it; the others on as many types as ``share`` of the type's requests
+      allows, the ones covered least elsewhere, then the rarest, first;
+    - each covered fault goes to a different request, spread evenly over the soak, never one about
+      a paper that does not exist nor one in a leg whose provider refuses calls (an outage's call
+      would escape the outage);
+    - a covered fault that no call took by the end of its leg (the app answered without calling
+      the model: its breaker was open) moves to the next free request of that call type in a later
+      leg, until one takes it or none is left.
+
+    ``knobs`` is the fake's profile knobs (``GET /_chaos/profile``'s ``knobs``). A request's papers
+    are its own (see :func:`soak_requests`), so each cover is one scripted rule matching one call
+    exactly, whatever order the calls arrive in.
+    """
+
+    def __init__(self, requests: Sequence[SoakRequest], knobs: Mapping[str, Any],
+                 legs: Sequence[Leg] = (), share: float = COVER_SHARE) -> None:
+        faults = _level_faults(knobs)
+        refusing = {i for leg in legs if leg.refuses for i in range(leg.first, leg.stop)}
+        targets: dict[CallType, list[tuple[int, str]]] = {}
+        for request in requests:
+            if request.index in refusing or _mentions_unknown(request.kind, request.body):
+                continue
+            papers = request.body.get("paper_ids") or [request.body["paper_id"]]
+            # An answer's call is about all its papers; a batch makes one call per paper.
+            for paper in papers if request.kind == "batch" else papers[:1]:
+                targets.setdefault(CALL_TYPES[request.kind], []).append((request.index, str(paper)))
+        applies = {name: {call for call in targets if fault.applies_to(_context(call))}
+                   for name, (fault, _, _) in faults.items()}
+        covered: Counter[str] = Counter()
+        self.pending: list[Cover] = []
+        self._free = {call: list(places) for call, places in targets.items()}
+        for call in sorted(targets, key=lambda c: (len(targets[c]), c)):
+            own = [name for name in faults if applies[name] == {call}]
+            shared = sorted((name for name in faults if call in applies[name] and len(applies[name]) > 1),
+                            key=lambda name: (covered[name], faults[name][2], name))
+            places = targets[call]
+            room = min(len(places), max(len(own), round(len(places) * share)))
+            names = (own + shared)[:room]
+            for slot, name in enumerate(names):
+                index, paper = places[slot * len(places) // len(names)]
+                self.pending.append(Cover(index, name, paper, call, faults[name][1]))
+                self._free[call].remove((index, paper))
+                covered[name] += 1
+        self.pending.sort(key=lambda cover: (cover.index, cover.paper_id))
+        self.met: list[Cover] = []
+        self.missed: list[Cover] = []
+        self.moves = 0
+
+    @property
+    def planned(self) -> list[Cover]:
+        """Every cover, where it is now (met, still to come, or missed)."""
+        return sorted([*self.met, *self.pending, *self.missed], key=lambda c: (c.index, c.paper_id))
+
+    def rules(self, leg: Leg) -> list[dict[str, Any]]:
+        """The scripted rules of the covers whose requests are in ``leg``."""
+        return [cover.rule() for cover in self.pending if leg.first <= cover.index < leg.stop]
+
+    def settle(self, leg: Leg, rules_left: Sequence[Mapping[str, Any]]) -> None:
+        """After ``leg``: a cover whose rule is still in ``rules_left`` (the fake's rules in force)
+        was taken by no call; it moves to a later request, if one is free."""
+        for cover in [c for c in self.pending if leg.first <= c.index < leg.stop]:
+            self.pending.remove(cover)
+            if not any(cover.matches(rule) for rule in rules_left):
+                self.met.append(cover)
+                continue
+            later = [place for place in self._free[cover.call] if place[0] >= leg.stop]
+            if not later:
+                self.missed.append(cover)
+                continue
+            self._free[cover.call].remove(later[0])
+            self.pending.append(Cover(later[0][0], cover.name, later[0][1], cover.call, cover.fault))
+            self.moves += 1
+
+
+def _level_faults(knobs: Mapping[str, Any]) -> dict[str, tuple[Fault, dict[str, Any], float]]:
+    """The level's faults by name, one per form (:meth:`Fault.forms`: each status of an
+    ``http_error``, each drift of ``schema_drift``): the form, its spec for a scripted rule, and
+    its probability per call (the fault's, shared between its forms)."""
+    faults: dict[str, tuple[Fault, dict[str, Any], float]] = {}
+    for kind, params in (knobs.get("faults") or {}).items():
+        probability = float(params.get("probability") or 0.0)
+        if probability <= 0:
+            continue
+        forms = make_fault({"kind": kind, **{k: v for k, v in params.items() if k != "probability"}}).forms()
+        for label, form in forms.items():
+            spec = {"kind": kind, **form.model_dump(mode="json")}
+            faults[f"{kind} {label}".strip()] = (form, spec, probability / len(forms))
+    return faults
+
+
+def _context(call: CallType) -> RequestContext:
+    """A model call of this type as the fake would see it, for asking a fault if it applies."""
+    task, stream = call
+    sources = ((1, "P0001"),) if task == "answer" else ()
+    return RequestContext("openai", "sim-gpt-large", Prompt(task, ("P0001",), sources, ""), stream)
+
+
 # --- running -------------------------------------------------------------------------------------
 
 def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = CONCURRENCY,
-             weather: WeatherControl | None = None) -> SoakReport:
+             weather: WeatherControl | None = None, cover: bool = True) -> SoakReport:
     """Send every request, ``concurrency`` at a time, and classify each response.
 
     With ``weather`` (the fake's admin API), the requests go leg by leg (:func:`weather_legs`):
@@ -355,14 +543,19 @@ def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = 
     phase of that request's leg, however the calls interleave: the same app meets the same
     weather on every run. When some leg's provider refuses calls (an outage, a storm), requests
     are sent at most one per ``PACE_S``, and after such a leg the weather clears for
-    ``CLEARING_S`` before the next one.
+    ``CLEARING_S`` before the next one. With ``cover`` too, the level's faults are scripted, leg by
+    leg, as :class:`FaultCover` places them (the script is cleared after each leg); the report's
+    ``cover`` says which were met, moved or missed.
     """
     started = time.monotonic()
     client = AppClient(base_url)
     legs = [Leg(0, "", 0, len(requests))]
+    faults: FaultCover | None = None
     if weather is not None:
         cycle = int(weather.weather()["cycle_ticks"])
         legs = weather_legs(len(requests), weather.weather(0, cycle))
+        if cover:
+            faults = FaultCover(requests, weather.profile()["knobs"], legs)
     pace_s = PACE_S if any(leg.refuses for leg in legs) else 0.0
     responses: list[SoakResponse] = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -371,6 +564,8 @@ def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = 
                 weather.set_clock(leg.tick)
                 if index and legs[index - 1].refuses:
                     time.sleep(CLEARING_S)
+                if faults is not None and (rules := faults.rules(leg)):
+                    weather.script(rules)
             leg_started = time.monotonic()
 
             def paced(request: SoakRequest, leg: Leg = leg, pace_s: float = pace_s,
@@ -381,7 +576,11 @@ def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = 
                 return send(client, request)
 
             responses.extend(pool.map(paced, requests[leg.first:leg.stop]))
-    report = SoakReport(elapsed_s=time.monotonic() - started, legs=legs if weather is not None else [])
+            if weather is not None and faults is not None:
+                faults.settle(leg, weather.profile()["rules"])
+                weather.clear_script()
+    report = SoakReport(elapsed_s=time.monotonic() - started, legs=legs if weather is not None else [],
+                        cover=faults)
     for request, response in zip(requests, responses, strict=True):
         verdict, reason = explain(request.kind, request.body, response)
         report.outcomes.append(Outcome(request, response, verdict, reason))

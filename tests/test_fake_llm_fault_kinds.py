@@ -4,6 +4,7 @@ docs/fake-llm.md's fault table says a client sees: one row per kind, and no kind
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 from collections.abc import Callable
@@ -15,8 +16,10 @@ import httpx
 import pytest
 
 from fake_llm.corpus import get_paper
-from fake_llm.faults import fault_kinds
-from fake_llm.faults.content import REFUSAL_TEXT
+from fake_llm.faults import Plan, RequestContext, fault_kinds, make_fault
+from fake_llm.faults.content import ANY_DRIFT, REFUSAL_TEXT
+from fake_llm.faults.tools import ANY_ARGS_VARIANT
+from fake_llm.model import read_prompt
 from fake_llm.runner import FakeLLM
 from tests.test_fake_llm_tool_faults import CASES as TOOL_CASES
 
@@ -275,3 +278,35 @@ def test_the_cases_cover_the_doc_table():
     documented = set(re.findall(r"^\| `([a-z_]+)` \| (?:timing|http|transport|stream|content) \|", doc,
                                 re.MULTILINE))
     assert documented == set(CASES)
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_a_faults_forms_are_faults_of_its_kind_that_draw_no_choice_left(kind):
+    fault = fault_kinds()[kind](**CASES[kind][0])
+    forms = fault.forms()
+    assert forms and all(type(form) is type(fault) for form in forms.values())
+    assert all(form.forms() == {"": form} for form in forms.values())
+    assert (list(forms) == [""]) == (forms == {"": fault})
+
+
+def test_an_http_error_has_a_form_per_status_and_each_sends_its_own():
+    fault = make_fault({"kind": "http_error", "statuses": [429, 502, 503]})
+    ctx = RequestContext("openai", "sim-gpt-large", read_prompt(SUMMARY), False)
+    forms = fault.forms()
+    assert list(forms) == ["429", "502", "503"]
+    for label, form in forms.items():
+        for seed in range(5):
+            plan = Plan()
+            form.apply(plan, ctx, random.Random(seed))
+            assert plan.http_error is not None and plan.http_error.status == int(label)
+    assert make_fault({"kind": "http_error", "status": 500}).forms() == {
+        "": make_fault({"kind": "http_error", "status": 500})}
+
+
+def test_schema_drift_any_has_the_forms_the_levels_draw():
+    forms = make_fault({"kind": "schema_drift"}).forms()
+    assert tuple(forms) == ANY_DRIFT
+    assert [form.model_dump()["variant"] for form in forms.values()] == list(ANY_DRIFT)
+    assert tuple(make_fault({"kind": "tool_args_schema"}).forms()) == ANY_ARGS_VARIANT
+    assert make_fault({"kind": "tool_args_schema", "variant": "extra_key"}).forms() == {
+        "": make_fault({"kind": "tool_args_schema", "variant": "extra_key"})}

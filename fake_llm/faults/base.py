@@ -126,6 +126,12 @@ class Fault(BaseModel):
         """Whether this fault makes sense for the request (default: always)."""
         return True
 
+    def forms(self) -> dict[str, Fault]:
+        """The forms this fault can take, by a short label: one per choice it draws at random (an
+        ``http_error`` without ``status``: one per status of ``statuses``). A fault that draws no
+        such choice has one form, itself, labelled ``""``."""
+        return {"": self}
+
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         """Edit the plan so the server carries out this fault."""
         raise NotImplementedError

@@ -55,6 +55,8 @@ EXTRA_KEYS = {"confidence": 0.87, "peer_reviewed": True, "retracted": False, "no
               "tags": ["randomised", "controlled"], "source": {"page": 3}}
 # What a model that drifts says instead of a direction of effect: synonyms, or another case.
 EFFECT_SYNONYMS = {"increase": "positive", "decrease": "negative", "no_effect": "none"}
+# What ``variant = "any"`` draws from.
+ANY_DRIFT: tuple[Drift, ...] = ("string_number", "missing_key")
 
 
 class SchemaDrift(_JsonFault):
@@ -84,9 +86,13 @@ class SchemaDrift(_JsonFault):
         """Only an extraction can drift from the extraction schema."""
         return ctx.task == "extract" and super().applies_to(ctx)
 
+    def forms(self) -> dict[str, Fault]:
+        if self.variant != "any":
+            return {"": self}
+        return {variant: self.model_copy(update={"variant": variant}) for variant in ANY_DRIFT}
+
     def rewrite(self, text: str, ctx: RequestContext, rng: random.Random) -> str:
-        variant: Drift = rng.choice(("string_number", "missing_key")) if self.variant == "any" \
-            else self.variant
+        variant: Drift = rng.choice(ANY_DRIFT) if self.variant == "any" else self.variant
         try:
             data = json.loads(text)
         except json.JSONDecodeError:  # not an extraction after all (e.g. an unknown paper)

@@ -32,6 +32,11 @@ class HttpErrorFault(Fault):
             raise ValueError("statuses must be a non-empty list of 4xx/5xx codes")
         return value
 
+    def forms(self) -> dict[str, Fault]:
+        if self.status is not None:
+            return {"": self}
+        return {str(status): self.model_copy(update={"status": status}) for status in self.statuses}
+
     def apply(self, plan: Plan, ctx: RequestContext, rng: random.Random) -> None:
         status = self.status if self.status is not None else rng.choice(self.statuses)
         retry_after_ms = self.retry_after_ms

@@ -20,6 +20,10 @@ from fake_llm.faults.base import Fault, Plan, RequestContext
 Calls = tuple[ToolCall, ...]
 
 
+# What ``tool_args_schema``'s ``variant = "any"`` draws from.
+ANY_ARGS_VARIANT = ("missing_key", "wrong_type", "extra_key")
+
+
 class _ToolFault(Fault):
     family = "tools"
 
@@ -80,6 +84,11 @@ class ToolArgsSchema(_LooseArguments):
 
     variant: Literal["missing_key", "wrong_type", "extra_key", "any"] = "any"
 
+    def forms(self) -> dict[str, Fault]:
+        if self.variant == "any":
+            return {variant: self.model_copy(update={"variant": variant}) for variant in ANY_ARGS_VARIANT}
+        return {"": self}
+
     def rewrite(self, calls: Calls, ctx: RequestContext, rng: random.Random) -> Calls:
         if not calls:
             return calls
@@ -89,8 +98,7 @@ class ToolArgsSchema(_LooseArguments):
             return calls
         if not isinstance(args, dict):
             return calls
-        variant = self.variant if self.variant != "any" else rng.choice(
-            ("missing_key", "wrong_type", "extra_key"))
+        variant = self.variant if self.variant != "any" else rng.choice(ANY_ARGS_VARIANT)
         if variant == "extra_key" or not args:
             args["unexpected_argument"] = True
         elif variant == "missing_key":

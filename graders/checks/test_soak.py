@@ -31,8 +31,8 @@ from graders.soak import (
                 "streaming.done-only-complete", "batch.ok-only-with-summary"))
 def test_mixed_requests_under_the_levels_weather(app, fake, evidence, level, seed):
     """Mixed summaries, extractions, answers, batches and streams (30 to 120 by level, 8 at a
-    time) under the level's own faults and one cycle of its weather: none silently wrong, none a
-    server error, and at least the level's share correct."""
+    time) under the level's own faults, each of its fault kinds met for sure, and one cycle of its
+    weather: none silently wrong, none a server error, and at least the level's share correct."""
     size, floor = SIZES.get(level, DEFAULT_SIZE), FLOORS.get(level, DEFAULT_FLOOR)
     fake.admin.clear_script()
     requests = soak_requests(size, seed)
@@ -40,6 +40,16 @@ def test_mixed_requests_under_the_levels_weather(app, fake, evidence, level, see
     evidence.injected(f"the {level} level's own random faults (no script); {size} requests, "
                       f"{CONCURRENCY} at a time: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
     report = run_soak(app.base_url, requests, CONCURRENCY, weather=fake.admin)
+    cover = report.cover
+    if cover is not None and cover.planned:
+        evidence.injected(f"each of the level's faults on the first call of one request, on each kind "
+                          f"of call it applies to ({len(cover.planned)} in all): " + "; ".join(
+                              f"{c.name} for {requests[c.index].kind} #{c.index} ({c.paper_id})"
+                              for c in cover.planned))
+        if cover.moves or cover.missed:
+            evidence.observed(f"covered faults: {cover.moves} moved to a later request (the app made "
+                              f"no model call for theirs); never met: "
+                              + (", ".join(c.name for c in cover.missed) or "none"))
     for leg in report.legs:
         met = Counter(outcome.verdict for outcome in report.outcomes[leg.first:leg.stop])
         evidence.observed(f"weather: requests {leg.first}-{leg.stop - 1} under {leg.phase}: "
