@@ -382,7 +382,7 @@ def test_the_soak_sets_the_clock_before_each_leg(monkeypatch):
     monkeypatch.setattr(soak, "PACE_S", 0.0)
     monkeypatch.setattr(soak, "send", lambda client, request: soak.SoakResponse(failure="not sent"))
     recorder = Recorder()
-    report = soak.run_soak("http://127.0.0.1:9", soak.soak_requests(20, 0), 4, weather=recorder)
+    report = soak.run_soak("http://127.0.0.1:9", soak.soak_requests(20, 0), 4, weather=recorder, cover=False)
     assert recorder.ticks == [0, 4, 7]
     assert [(leg.first, leg.stop) for leg in report.legs] == [(0, 8), (8, 14), (14, 20)]
     assert len(report.outcomes) == 20

@@ -279,17 +279,35 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def jitter_problem(waits_s: Sequence[float]) -> str | None:
-    """Why waits before retries look like a fixed delay rather than a jittered one (None: they
-    are spread out).
+# How many waits before first retries must be shorter than the backoff base (see jitter_problem).
+SHORT_WAITS = 2
 
-    Jitter makes many waits shorter than the typical one: the median must stand at least
-    max(12 ms, 0.15 x median) above the shortest wait. A machine under load only lengthens waits
-    (an app scheduled late retries late), so a fixed delay cannot pass by noise: while fewer than
-    half of the waits are lengthened, the median and the shortest are both the fixed delay.
-    Full jitter (uniform from 0 to the backoff) clears this by about four times over.
+
+def jitter_problem(waits_s: Sequence[float], base_s: float) -> str | None:
+    """Why waits before first retries look like a fixed delay rather than a jittered one (None:
+    they are spread out). ``base_s`` is the brief's backoff base: full jitter draws a first retry's
+    wait from 0 to it.
+
+    A wait is measured on the fake's clock, from the failed call's end to the retry's arrival, so
+    it is never shorter than the app's own wait: a loaded machine only lengthens waits. Two signs
+    of jitter, and a fixed delay lacks at least one however loaded the machine is:
+
+    - *waits shorter than the base*: at least two. Full jitter makes most waits shorter than the
+      base (half of them, with 50 ms of noise on every wait); a backoff without jitter waits the
+      base itself, so none of its waits can be shorter, however many a loaded machine lengthens.
+    - *spread*: the median at least max(12 ms, 0.15 x median) above the shortest. This fails a
+      fixed delay shorter than the base (a retry at once, a fixed 50 ms) while fewer than half of
+      its waits are lengthened.
+
+    Full jitter over 24 waits fails the first about once in 300,000 gradings with 50 ms of
+    noise on every wait, and clears the second whatever the noise.
     """
     shortest, median = min(waits_s), percentile(waits_s, 0.5)
+    short = sum(1 for wait in waits_s if wait < base_s)
+    if short < SHORT_WAITS:
+        return (f"only {short} of {len(waits_s)} waits before retrying were shorter than the "
+                f"{base_s * 1000:.0f} ms backoff (shortest {shortest * 1000:.0f} ms, median "
+                f"{median * 1000:.0f} ms); full jitter makes most of them shorter")
     needed = max(0.012, 0.15 * median)
     if median - shortest >= needed:
         return None

@@ -363,10 +363,11 @@ def test_attempts_are_capped_at_four(app, fake, evidence, contract):
 
 @check(exercise="retries", tag="retries", points=3, time_limit_s=40, fresh_app=True,
        clauses=("retries.backoff-full-jitter",))
-def test_backoff_is_jittered(app, fake, evidence):
+def test_backoff_is_jittered(app, fake, evidence, contract):
     """24 extractions, each failing once with a 503, four at a time: the waits before their first
-    retries are spread out (the median at least max(12 ms, 0.15 x median) above the shortest),
-    not a fixed delay that the machine's load alone spreads."""
+    retries are jittered (at least two shorter than the backoff base, and the median at least
+    max(12 ms, 0.15 x median) above the shortest), not a fixed delay that the machine's load alone
+    spreads."""
     waves, per_wave, refill = 6, 4, 12
     papers = paper_range(161, waves * per_wave)
     script(fake, [rule(fault("http_error", status=503), times=1, paper_id=p) for p in papers])
@@ -393,7 +394,7 @@ def test_backoff_is_jittered(app, fake, evidence):
     p10, p50, p90 = (percentile(delays, q) for q in (0.1, 0.5, 0.9))
     evidence.observed(f"shortest {min(delays) * 1000:.0f} ms, p10 {p10 * 1000:.0f} ms, median "
                       f"{p50 * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms")
-    problem = jitter_problem(delays)
+    problem = jitter_problem(delays, contract["backoff_base_ms"] / 1000)
     assert problem is None, (
         f"{problem}: without jitter, clients that fail together retry together and hit the "
         "provider in waves")
