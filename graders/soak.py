@@ -400,7 +400,8 @@ COVER_SHARE = 0.5
 @dataclass(frozen=True, slots=True)
 class Cover:
     """One of the level's faults, scripted for the first model call of one soak request: the
-    call of ``task`` (streamed or not) about ``paper_id`` that request ``index`` makes."""
+    call for ``call``'s task about ``paper_id`` that request ``index`` makes (``call`` also says
+    whether the request's call is streamed)."""
 
     index: int
     name: str  # the fault's kind, and its form's label if it has several ("http_error 503")
@@ -413,14 +414,14 @@ class Cover:
         return str(self.fault["kind"])
 
     def rule(self) -> dict[str, Any]:
-        task, stream = self.call
-        return {"match": {"task": task, "paper_id": self.paper_id, "stream": stream},
-                "fault": self.fault, "times": 1}
+        """The scripted rule: the first call about the paper for this task, streamed or not (the
+        paper is this request's alone; a fault made for streams still waits for a streamed call)."""
+        return {"match": {"task": self.call[0], "paper_id": self.paper_id}, "fault": self.fault,
+                "times": 1}
 
     def matches(self, rule: Mapping[str, Any]) -> bool:
         """Whether ``rule`` (as the fake describes a rule in force) is this cover's."""
-        task, stream = self.call
-        return rule.get("match") == {"task": task, "paper_id": self.paper_id, "stream": stream}
+        return rule.get("match") == {"task": self.call[0], "paper_id": self.paper_id}
 
 
 class FaultCover:

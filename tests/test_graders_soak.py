@@ -333,8 +333,8 @@ def test_a_covers_rule_gives_its_fault_to_its_call_on_the_fake(fake: FakeLLM) ->
     other = next(r for r in REQUESTS if r.kind == "stream" and asks(r) and r is not stream)
     fake.admin.script([cover.rule()])
 
-    def ask(paper_id: str) -> str:
-        body = {"model": "sim-gpt-large", "stream": True,
+    def ask(paper_id: str, streamed: bool = True) -> str:
+        body = {"model": "sim-gpt-large", "stream": streamed,
                 "messages": [{"role": "user", "content": f"Summarize paper {paper_id}."}]}
         with httpx.stream("POST", f"{fake.openai_base_url}/chat/completions", json=body,
                           timeout=10) as response:
@@ -342,6 +342,7 @@ def test_a_covers_rule_gives_its_fault_to_its_call_on_the_fake(fake: FakeLLM) ->
             return response.headers["x-fake-llm-fault"]
 
     assert ask(asks(other)[0][1]) == "none"
+    assert ask(paper, streamed=False) == "none"  # a stall waits for a streamed call
     assert ask(paper) == "stall"
     assert ask(paper) == "none"  # one call only
     assert fake.admin.profile()["rules"] == []
