@@ -187,18 +187,21 @@ def soak_requests(n: int, seed: int) -> list[SoakRequest]:
     rng = random.Random(f"faultfirst-soak-{seed}")
     weights = {"summary": 26, "extraction": 26, "answer": 20, "batch": 10, "stream": 18}
     kinds = rng.choices(list(weights), weights=list(weights.values()), k=n)
-    decks = {family: _Deck(random.Random(f"faultfirst-soak-{seed}-{family}"))
-             for family in set(FAMILY.values())}
+    decks = {task: _Deck(random.Random(f"faultfirst-soak-{seed}-{task}"))
+             for task in {task for task, _ in CALL_TYPES.values()}}
     requests = []
     for index, kind in enumerate(kinds):
-        requests.append(SoakRequest(index, kind, _body(kind, rng, decks[FAMILY[kind]])))
+        requests.append(SoakRequest(index, kind, _body(kind, rng, decks[CALL_TYPES[kind][0]])))
     return requests
 
 
-# The model task each kind of request asks for: requests of one family draw their papers from one
-# deck, so no paper is summarized twice (a stream and a batch item included).
-FAMILY = {"summary": "summary", "stream": "summary", "batch": "summary", "extraction": "extract",
-          "answer": "answer"}
+# The model call each kind of request makes, as the fake LLM recognises it: (task, stream).
+# Requests whose calls have one task draw their papers from one deck, so no paper is summarized
+# twice (a stream and a batch item included).
+CallType = tuple[Task, bool]
+CALL_TYPES: dict[str, CallType] = {"summary": ("summary", False), "batch": ("summary", False),
+                                   "stream": ("summary", True), "extraction": ("extract", False),
+                                   "answer": ("answer", False)}
 
 
 class _Deck:
@@ -387,11 +390,6 @@ def weather_legs(n: int, weather: Mapping[str, Any]) -> list[Leg]:
 
 # --- the fault cover ------------------------------------------------------------------------------
 
-# The model call each kind of request makes, as the fake LLM recognises it: (task, stream).
-CallType = tuple[Task, bool]
-CALL_TYPES: dict[str, CallType] = {"summary": ("summary", False), "batch": ("summary", False),
-                                   "stream": ("summary", True), "extraction": ("extract", False),
-                                   "answer": ("answer", False)}
 # The share of a call type's eligible requests that may carry a covered fault (beyond the faults
 # only that call type can meet, which are always covered): the rest meet only the level's draws.
 COVER_SHARE = 0.5
@@ -551,21 +549,22 @@ def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = 
     started = time.monotonic()
     client = AppClient(base_url)
     legs = [Leg(0, "", 0, len(requests))]
-    faults: FaultCover | None = None
+    plan: FaultCover | None = None
     if weather is not None:
         cycle = int(weather.weather()["cycle_ticks"])
         legs = weather_legs(len(requests), weather.weather(0, cycle))
         if cover:
-            faults = FaultCover(requests, weather.profile()["knobs"], legs)
+            plan = FaultCover(requests, weather.profile()["knobs"], legs)
     pace_s = PACE_S if any(leg.refuses for leg in legs) else 0.0
     responses: list[SoakResponse] = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for index, leg in enumerate(legs):
+            rules = plan.rules(leg) if plan is not None else []  # a plan comes with the weather
             if weather is not None:
                 weather.set_clock(leg.tick)
                 if index and legs[index - 1].refuses:
                     time.sleep(CLEARING_S)
-                if faults is not None and (rules := faults.rules(leg)):
+                if rules:
                     weather.script(rules)
             leg_started = time.monotonic()
 
@@ -577,11 +576,11 @@ def run_soak(base_url: str, requests: Sequence[SoakRequest], concurrency: int = 
                 return send(client, request)
 
             responses.extend(pool.map(paced, requests[leg.first:leg.stop]))
-            if weather is not None and faults is not None:
-                faults.settle(leg, weather.profile()["rules"])
+            if weather is not None and plan is not None and rules:  # the leg's covers: met or moved
+                plan.settle(leg, weather.profile()["rules"])
                 weather.clear_script()
     report = SoakReport(elapsed_s=time.monotonic() - started, legs=legs if weather is not None else [],
-                        cover=faults)
+                        cover=plan)
     for request, response in zip(requests, responses, strict=True):
         verdict, reason = explain(request.kind, request.body, response)
         report.outcomes.append(Outcome(request, response, verdict, reason))

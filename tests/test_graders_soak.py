@@ -21,7 +21,6 @@ from graders import soak
 from graders.soak import (
     CALL_TYPES,
     CORRECT,
-    FAMILY,
     HONEST,
     KINDS,
     SERVER,
@@ -138,7 +137,7 @@ def test_requests_are_deterministic_and_mixed() -> None:
 def asks(request: soak.SoakRequest) -> list[tuple[str, str]]:
     """(task, paper) of every model call a request makes about a paper that exists."""
     ids = request.body.get("paper_ids") or [request.body["paper_id"]]
-    return [(FAMILY[request.kind], str(p)) for p in ids if get_paper(str(p)) is not None]
+    return [(CALL_TYPES[request.kind][0], str(p)) for p in ids if get_paper(str(p)) is not None]
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -214,12 +213,12 @@ def test_each_cover_has_a_request_of_its_own_outside_refusing_legs_and_unknown_p
         request = REQUESTS[c.index]
         assert c.index not in refusing
         assert CALL_TYPES[request.kind] == c.call
-        assert get_paper(c.paper_id) is not None and (FAMILY[request.kind], c.paper_id) in asks(request)
+        assert get_paper(c.paper_id) is not None and (c.call[0], c.paper_id) in asks(request)
 
 
 def call_of(request: soak.SoakRequest, paper: str, stream: bool) -> RequestContext:
     """The model call an app makes for one soak request (one batch item's, for a batch)."""
-    task = FAMILY[request.kind]
+    task = CALL_TYPES[request.kind][0]
     ids = request.body.get("paper_ids") if request.kind == "answer" else [paper]
     sources = "\n".join(f"[{i}] {pid}: ..." for i, pid in enumerate(ids, 1))
     text = {"summary": f"Summarize paper {paper}.", "extract": f"Extract the fields of paper {paper}.",
